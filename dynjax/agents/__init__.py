@@ -1,0 +1,13 @@
+"""Agents: make_train(config) -> train(key) -> (final_state, metrics)."""
+
+from dynjax.agents.rtrrl import (
+    EvalMetrics,
+    Learner,
+    LearnerState,
+    RTRRLConfig,
+    RTRRLHParams,
+    make_learner,
+    make_train,
+)
+
+__all__ = ["EvalMetrics", "Learner", "LearnerState", "RTRRLConfig", "RTRRLHParams", "make_learner", "make_train"]

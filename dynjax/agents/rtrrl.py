@@ -1,0 +1,365 @@
+"""RTRRL: real-time recurrent reinforcement learning (Lemmel & Grosu, AAAI 2025), and its linear baseline.
+
+A CT-RNN body feeds linear actor and critic heads; everything learns online, one update per environment step:
+
+    u_t     = [o_t ; a_{t-1} ; r_{t-1}]                         (Meta-RL input; a, r zero at an episode start)
+    h_t     = CTRNN(h_{t-1}, u_t)                                (dynjax.cells.ctrnn)
+    a_t     ~ pi(. | W_A h_t),    v_t = w_C . h_t + b_C
+    g_t     = B_C + eta_pi B_A d log pi(a_t|h_t) / d out         (dynjax.heads.feedback_signal)
+    psi_t   = [ J_t * g_t  (rule: RFLO or RTRL) ; eta_pi grad_{W_A} log pi ; grad_{w_C, b_C} v ]
+    z_t     = gamma lambda z_{t-1} + psi_t                        (reset to 0 at episode boundaries)
+    delta_t = r_t + gamma (1 - terminated_t) v(h'_{t+1}) - v_t    (h' from the final observation: bootstraps
+                                                                   on truncation, not on termination)
+    theta  <- theta + Adam(clip(delta_t z_t + eta_H grad_{W_A} H(pi)))
+
+All parameters live in one flat vector theta, so traces, TD(lambda) and Adam are a handful of fused
+element-wise operations per step rather than one per parameter leaf. The linear TD(lambda) actor-critic
+(`rule="linear"`) is the same agent without a recurrent body: its features are u_t itself.
+
+`make_train(config) -> train(key[, hparams])` is pure: `jax.jit(jax.vmap(train))(keys)` runs independent
+learners; numeric hyperparameters (`RTRRLHParams`) can be vmapped alongside the keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.flatten_util import ravel_pytree
+
+from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
+from dynjax.config import check_choice, check_finite, check_positive_int
+from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.heads import (
+    Feedback,
+    HeadParams,
+    Policy,
+    bounded_gaussian,
+    categorical,
+    feedback_signal,
+    heads_init,
+    value,
+)
+from dynjax.rules import RULES, OnlineRule
+from dynjax.td import accumulating_trace, dutch_trace, td_error
+
+Array = jax.Array
+RULE_CHOICES = ("rflo", "rtrl", "linear")
+
+
+class RTRRLHParams(NamedTuple):
+    """Numeric hyperparameters: array leaves, so a sweep can vmap them (they never change shapes)."""
+
+    dt: Any = 1.0
+    gamma: Any = 0.99
+    lambda_actor: Any = 0.99
+    lambda_critic: Any = 0.99
+    lambda_rnn: Any = 0.99
+    lr_actor: Any = 1e-3
+    lr_critic: Any = 1e-3
+    lr_rnn: Any = 1e-3
+    eta_pi: Any = 1.0
+    eta_entropy: Any = 1e-5
+    grad_clip: Any = 1.0
+    tau_min: Any = 1.0
+    tau_init_low: Any = 1.0
+    tau_init_high: Any = 5.0
+    gain: Any = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RTRRLConfig:
+    """RTRRL configuration. Defaults are the paper's (appendix Table 1); the env default is CartPole with
+    velocities hidden. Fields above `hparams` fix shapes and are static; `hparams` are vmappable numbers."""
+
+    env_id: str = "CartPole-v1"
+    env_args: tuple[tuple[str, Any], ...] = ()
+    obs_mask: Any = "even"
+    hidden_size: int = 32
+    rule: str = "rflo"  # rflo | rtrl | linear (no recurrent body: linear TD(lambda) actor-critic)
+    feedback_alignment: bool = True
+    meta_rl: bool = True
+    critic_trace: str = "accumulating"  # accumulating | dutch (dutch only for rule="linear")
+    total_steps: int = 300_000
+    eval_every: int = 10_000
+    eval_episodes: int = 10
+    eval_greedy: bool = False
+    hparams: RTRRLHParams = RTRRLHParams()
+
+    def validate(self) -> EnvSpec:
+        """Check every field (raising a ValueError naming it) and build the environment spec."""
+        check_positive_int("hidden_size", self.hidden_size)
+        check_positive_int("total_steps", self.total_steps)
+        check_positive_int("eval_every", self.eval_every)
+        check_positive_int("eval_episodes", self.eval_episodes)
+        check_choice("rule", self.rule, RULE_CHOICES)
+        check_choice("critic_trace", self.critic_trace, ("accumulating", "dutch"))
+        if self.critic_trace == "dutch" and self.rule != "linear":
+            raise ValueError("critic_trace: 'dutch' needs a linear critic on fixed features (rule='linear')")
+        if self.total_steps < self.eval_every:
+            raise ValueError(f"total_steps ({self.total_steps}) must be >= eval_every ({self.eval_every})")
+        hp = self.hparams
+        for name in ("lr_actor", "lr_critic", "lr_rnn", "grad_clip", "dt", "tau_min", "tau_init_low", "tau_init_high"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, low_open=True)
+        for name in ("gamma", "lambda_actor", "lambda_critic", "lambda_rnn"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
+        for name in ("eta_pi", "eta_entropy", "gain"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0)
+        if float(hp.tau_init_high) < float(hp.tau_init_low):
+            raise ValueError("hparams.tau_init_high must be >= hparams.tau_init_low")
+        return make_env(self.env_id, dict(self.env_args), self.obs_mask)
+
+
+class AgentParams(NamedTuple):
+    body: Any  # CTRNNParams, or () for the linear agent
+    heads: HeadParams
+
+
+class LearnerState(NamedTuple):
+    """Everything one learner carries from step to step (a pytree; vmap adds a leading seed axis)."""
+
+    theta: Array  # flat parameter vector
+    opt_state: Any
+    z: Array  # eligibility traces, same layout as theta
+    h: Array  # features h_t (body state, or u_t for the linear agent)
+    trace: Any  # the rule's sensitivity trace J_t
+    env_state: Any
+    key: Array
+    feedback: Feedback
+    hp: RTRRLHParams
+    step: Array  # environment steps taken
+    ep_return: Array  # return of the running training episode
+    diverged_at: Array  # first step at which theta was non-finite (-1: never)
+
+
+class EvalMetrics(NamedTuple):
+    step: Array  # environment steps at this evaluation point
+    eval_return: Array  # mean return of the evaluation episodes
+    train_return: Array  # mean return of training episodes finished since the last point (nan if none)
+    diverged: Array  # theta non-finite at this point
+
+
+class Learner(NamedTuple):
+    """The pieces of a run: `init(key, hp) -> state`, `segment(state) -> (state, metrics)` trains eval_every
+    steps then evaluates, `evaluate(state) -> metrics` evaluates without training."""
+
+    config: RTRRLConfig
+    spec: EnvSpec
+    init: Callable[[Array, RTRRLHParams], LearnerState]
+    segment: Callable[[LearnerState], tuple[LearnerState, EvalMetrics]]
+    evaluate: Callable[[LearnerState], EvalMetrics]
+    unravel: Callable[[Array], AgentParams]
+
+
+def eligibility(policy: Policy, rule: OnlineRule | None, params: AgentParams, fb: Feedback | None, trace: Any,
+                h: Array, action: Array, eta_pi: Array) -> tuple[AgentParams, AgentParams]:
+    """The per-step eligibility psi_t and the entropy gradient, both in the layout of AgentParams.
+
+    psi = [ rule.grads(J_t, g_t) ; eta_pi grad_{W_A} log pi(a_t|h_t) ; grad_{w_C, b_C} v(h_t) ]
+    with g_t = feedback_signal(...). With fb=None and the RTRL rule, psi's body part is the exact gradient
+    of v(h_t) + eta_pi log pi(a_t|h_t) with respect to the body parameters through the whole episode.
+    The entropy gradient reaches the actor head only (it is added to the update directly, not traced).
+    """
+    out = params.heads.W_A @ h
+    d_out = jax.grad(policy.log_prob)(out, action)
+    d_ent = jax.grad(policy.entropy)(out)
+    psi_body = () if rule is None else rule.grads(trace, feedback_signal(params.heads, fb, d_out, eta_pi))
+    psi = AgentParams(body=psi_body, heads=HeadParams(W_A=eta_pi * jnp.outer(d_out, h), w_C=h, b_C=jnp.ones((), h.dtype)))
+    ent = AgentParams(
+        body=jax.tree.map(jnp.zeros_like, params.body),
+        heads=HeadParams(W_A=jnp.outer(d_ent, h), w_C=jnp.zeros_like(h), b_C=jnp.zeros((), h.dtype)),
+    )
+    return psi, ent
+
+
+def _policy(spec: EnvSpec) -> Policy:
+    return categorical(spec.n_actions) if spec.discrete else bounded_gaussian(spec.low, spec.high)
+
+
+def make_learner(config: RTRRLConfig) -> Learner:
+    """Validate `config` and build the pure functions of one RTRRL learner."""
+    spec = config.validate()
+    env, env_params = spec.env, spec.params
+    policy = _policy(spec)
+    linear = config.rule == "linear"
+    rule = None if linear else RULES[config.rule]
+    n_act_feat = policy.action_features(policy.null_action).shape[0]
+    n_in = spec.obs_dim + (n_act_feat + 1 if config.meta_rl else 0)
+    n_feat = n_in if linear else config.hidden_size
+    float_hp = lambda hp: jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), hp)  # noqa: E731
+
+    def meta_input(obs: Array, action: Array, reward: Array) -> Array:
+        if not config.meta_rl:
+            return obs
+        return jnp.concatenate([obs, policy.action_features(action).astype(jnp.float32), jnp.reshape(reward, (1,))])
+
+    def body_step(body: Any, h: Array, u: Array, dt: Array):
+        if linear:
+            return u, None
+        return ctrnn_step(body, h, u, dt)
+
+    def episode_start(body: Any, obs: Array, dt: Array):
+        """Features and (fresh) trace for the first observation of an episode."""
+        u0 = meta_input(obs, policy.null_action, jnp.zeros(()))
+        h0, aux = body_step(body, jnp.zeros((n_feat,)), u0, dt)
+        trace = () if linear else rule.update(rule.init(body), body, aux, dt)
+        return h0, trace
+
+    def init_params(key: Array, hp: RTRRLHParams) -> tuple[AgentParams, Feedback]:
+        k_body, k_heads = jax.random.split(key)
+        body = () if linear else ctrnn_init(k_body, n_in, n_feat, hp.gain, hp.tau_init_low, hp.tau_init_high)
+        heads, fb = heads_init(k_heads, n_feat, policy.out_dim)
+        return AgentParams(body=body, heads=heads), fb
+
+    template, unravel = ravel_pytree(init_params(jax.random.key(0), float_hp(config.hparams))[0])
+    n_theta = template.shape[0]
+
+    def group_vector(hp: RTRRLHParams, body_v, actor_v, critic_v) -> Array:
+        """A per-parameter vector with one value per group (body, actor, critic), in theta's layout."""
+        ps = unravel(jnp.zeros((n_theta,)))
+        tree = AgentParams(
+            body=jax.tree.map(lambda x: jnp.full_like(x, body_v), ps.body),
+            heads=HeadParams(W_A=jnp.full_like(ps.heads.W_A, actor_v), w_C=jnp.full_like(ps.heads.w_C, critic_v),
+                             b_C=jnp.full_like(ps.heads.b_C, critic_v)),
+        )
+        return ravel_pytree(tree)[0]
+
+    def theta_floor(hp: RTRRLHParams) -> Array:
+        """-inf everywhere except tau, which is kept >= tau_min."""
+        ps = unravel(jnp.full((n_theta,), -jnp.inf))
+        body = ps.body if linear else CTRNNParams(W=ps.body.W, tau=jnp.full_like(ps.body.tau, hp.tau_min))
+        return ravel_pytree(AgentParams(body=body, heads=ps.heads))[0]
+
+    def optimizer(hp: RTRRLHParams) -> optax.GradientTransformation:
+        return optax.chain(optax.clip_by_global_norm(hp.grad_clip), optax.scale_by_adam())
+
+    def init(key: Array, hp: RTRRLHParams | None = None) -> LearnerState:
+        hp = float_hp(config.hparams if hp is None else hp)
+        k_params, k_env, k_run = jax.random.split(key, 3)
+        params, fb = init_params(k_params, hp)
+        theta = ravel_pytree(params)[0]
+        obs, env_state = env.reset(k_env, env_params)
+        h, trace = episode_start(params.body, obs, hp.dt)
+        return LearnerState(
+            theta=theta,
+            opt_state=optimizer(hp).init(theta),
+            z=jnp.zeros_like(theta),
+            h=h,
+            trace=trace,
+            env_state=env_state,
+            key=k_run,
+            feedback=fb,
+            hp=hp,
+            step=jnp.zeros((), jnp.int32),
+            ep_return=jnp.zeros(()),
+            diverged_at=jnp.full((), -1, jnp.int32),
+        )
+
+    def train_step(carry, _):
+        s, ret_sum, ret_count = carry
+        hp = s.hp
+        p = unravel(s.theta)
+        key, k_act, k_env = jax.random.split(s.key, 3)
+        action = policy.sample(k_act, p.heads.W_A @ s.h)
+        fb = s.feedback if config.feedback_alignment else None
+        psi, ent = eligibility(policy, rule, p, fb, s.trace, s.h, action, hp.eta_pi)
+        psi, ent = ravel_pytree(psi)[0], ravel_pytree(ent)[0]
+        v = value(p.heads, s.h)
+
+        env_action = action if spec.discrete else jnp.clip(action, spec.low, spec.high)
+        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, env_action, env_params)
+        done = jnp.logical_or(terminated, truncated)
+        # Bootstrap value from the observation the step really produced (before any auto-reset).
+        h_boot, aux_boot = body_step(p.body, s.h, meta_input(info["final_observation"], action, reward), hp.dt)
+        delta = td_error(reward, v, value(p.heads, h_boot), terminated, hp.gamma)
+
+        decay = group_vector(hp, hp.gamma * hp.lambda_rnn, hp.gamma * hp.lambda_actor, hp.gamma * hp.lambda_critic)
+        if config.critic_trace == "dutch":
+            z_ac = accumulating_trace(s.z, psi, decay)
+            zc = unravel(s.z).heads
+            x = jnp.concatenate([s.h, jnp.ones((1,))])
+            zc_new = dutch_trace(jnp.concatenate([zc.w_C, zc.b_C[None]]), x, hp.gamma * hp.lambda_critic, hp.lr_critic)
+            zp = unravel(z_ac)
+            z = ravel_pytree(zp._replace(heads=zp.heads._replace(w_C=zc_new[:-1], b_C=zc_new[-1])))[0]
+        else:
+            z = accumulating_trace(s.z, psi, decay)
+        ascent = delta * z + hp.eta_entropy * ent
+        updates, opt_state = optimizer(hp).update(-ascent, s.opt_state)
+        lr = group_vector(hp, hp.lr_rnn, hp.lr_actor, hp.lr_critic)
+        theta = jnp.maximum(s.theta - lr * updates, theta_floor(hp))
+
+        # Next features: continue the episode, or start the next one from the reset observation.
+        if linear:
+            h_next, trace = jnp.where(done, meta_input(obs, policy.null_action, jnp.zeros(())), h_boot), ()
+        else:
+            h_reset, aux_reset = body_step(p.body, jnp.zeros_like(s.h), meta_input(obs, policy.null_action, jnp.zeros(())), hp.dt)
+            aux = jax.tree.map(lambda a, b: jnp.where(done, a, b), aux_reset, aux_boot)
+            trace_prev = jax.tree.map(lambda t: jnp.where(done, jnp.zeros_like(t), t), s.trace)
+            trace = rule.update(trace_prev, p.body, aux, hp.dt)
+            h_next = jnp.where(done, h_reset, h_boot)
+        ep_return = s.ep_return + reward
+        s = s._replace(
+            theta=theta, opt_state=opt_state, z=jnp.where(done, 0.0, z), h=h_next, trace=trace,
+            env_state=env_state, key=key, step=s.step + 1, ep_return=jnp.where(done, 0.0, ep_return),
+        )
+        return (s, ret_sum + jnp.where(done, ep_return, 0.0), ret_count + done), None
+
+    def evaluate(s: LearnerState) -> EvalMetrics:
+        """Mean return of `eval_episodes` fresh episodes with learning frozen (split off the learner's key)."""
+        p = unravel(s.theta)
+        keys = jax.random.split(jax.random.fold_in(s.key, 1), config.eval_episodes)
+
+        def episode(key):
+            k_reset, k_run = jax.random.split(key)
+            obs, env_state = env.reset(k_reset, env_params)
+            h, _ = episode_start(p.body, obs, s.hp.dt)
+
+            def cond(c):
+                return jnp.logical_and(~c[4], c[0] < spec.max_steps)
+
+            def body(c):
+                t, env_state, h, ret, _, key = c
+                key, k_act, k_env = jax.random.split(key, 3)
+                out = p.heads.W_A @ h
+                a = policy.mode(out) if config.eval_greedy else policy.sample(k_act, out)
+                env_a = a if spec.discrete else jnp.clip(a, spec.low, spec.high)
+                obs, env_state, r, term, trunc, _ = env.step(k_env, env_state, env_a, env_params)
+                h, _ = body_step(p.body, h, meta_input(obs, a, r), s.hp.dt)
+                return t + 1, env_state, h, ret + r, jnp.logical_or(term, trunc), key
+
+            c0 = (jnp.zeros((), jnp.int32), env_state, h, jnp.zeros(()), jnp.zeros((), bool), k_run)
+            return jax.lax.while_loop(cond, body, c0)[3]
+
+        returns = jax.vmap(episode)(keys)
+        return EvalMetrics(step=s.step, eval_return=jnp.mean(returns), train_return=jnp.full((), jnp.nan),
+                           diverged=s.diverged_at >= 0)
+
+    def segment(s: LearnerState) -> tuple[LearnerState, EvalMetrics]:
+        (s, ret_sum, ret_count), _ = jax.lax.scan(
+            train_step, (s, jnp.zeros(()), jnp.zeros((), jnp.int32)), None, length=config.eval_every)
+        finite = jnp.all(jnp.isfinite(s.theta))
+        s = s._replace(diverged_at=jnp.where((s.diverged_at < 0) & ~finite, s.step, s.diverged_at))
+        m = evaluate(s)
+        train_return = jnp.where(ret_count > 0, ret_sum / jnp.maximum(ret_count, 1), jnp.nan)
+        return s, m._replace(train_return=train_return)
+
+    return Learner(config=config, spec=spec, init=init, segment=segment, evaluate=evaluate, unravel=unravel)
+
+
+def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:
+    """`train(key, hparams=None) -> (final_state, metrics)`; metrics have one entry per evaluation point
+    (step 0 included), so `jax.jit(jax.vmap(train))(keys)` gives (seeds, n_evals + 1) arrays."""
+    learner = make_learner(config)
+    n_segments = config.total_steps // config.eval_every
+
+    def train(key: Array, hparams: RTRRLHParams | None = None):
+        s = learner.init(key, hparams)
+        m0 = learner.evaluate(s)
+        s, ms = jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=n_segments)
+        metrics = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), m0, ms)
+        return s, metrics
+
+    return train

@@ -1,0 +1,170 @@
+"""One adapter for every gymnax >= 1.0 environment, plus the observation-mask wrapper.
+
+`make_env(env_id, env_args, obs_mask)` returns an `EnvSpec`: a gymnax-API environment (reset/step pure,
+params a dataclass), its parameters, and what an agent needs to size itself (flat observation size, action
+kind and bounds). `env_args` entries go to the environment's parameters when the parameter dataclass has that
+field (e.g. MemoryChain-bsuite memory_length=16), otherwise to its constructor (e.g. DeepSea-bsuite size=16).
+Every error names the offending id, argument or index and is raised before anything is compiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import gymnax
+import jax
+import jax.numpy as jnp
+from gymnax.environments import spaces
+
+Array = jax.Array
+ObsMask = None | str | Sequence[int]
+
+
+class EnvSpec(NamedTuple):
+    env: Any  # gymnax-API environment (possibly wrapped)
+    params: Any  # its EnvParams
+    obs_dim: int  # flat observation size after masking
+    discrete: bool
+    n_actions: int  # number of discrete actions, or the continuous action dimension
+    low: Array | None  # continuous action bounds (None for discrete)
+    high: Array | None
+    max_steps: int  # episode step limit (evaluation length)
+
+
+def _coerce(value: Any, like: Any, where: str) -> Any:
+    """Convert a command-line string to the type of the default it replaces."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if isinstance(like, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1")
+        if isinstance(like, int):
+            return int(value)
+        if isinstance(like, float) or hasattr(like, "dtype"):
+            return float(value)
+    except ValueError:
+        raise ValueError(f"{where}: cannot read {value!r} as {type(like).__name__}") from None
+    return value
+
+
+def resolve_mask(obs_mask: ObsMask, obs_dim: int) -> tuple[int, ...] | None:
+    """Turn 'even' / 'odd' / explicit indices into a tuple of kept observation indices (None keeps all).
+
+    'even' keeps indices 0, 2, 4, ... (CartPole: cart position and pole angle, velocities hidden);
+    'odd' keeps 1, 3, 5, ... (CartPole: the two velocities).
+    """
+    if obs_mask is None or (isinstance(obs_mask, str) and obs_mask in ("", "none", "all")):
+        return None
+    if isinstance(obs_mask, str):
+        if obs_mask == "even":
+            return tuple(range(0, obs_dim, 2))
+        if obs_mask == "odd":
+            return tuple(range(1, obs_dim, 2))
+        try:
+            obs_mask = [int(tok) for tok in obs_mask.split(",") if tok.strip()]
+        except ValueError:
+            raise ValueError(f"obs_mask: expected 'even', 'odd' or comma-separated indices, got {obs_mask!r}") from None
+    idx = tuple(int(i) for i in obs_mask)
+    if not idx:
+        raise ValueError("obs_mask: no observation index kept")
+    bad = [i for i in idx if not 0 <= i < obs_dim]
+    if bad:
+        raise ValueError(f"obs_mask: indices {bad} out of range for an observation of size {obs_dim}")
+    if len(set(idx)) != len(idx):
+        raise ValueError(f"obs_mask: repeated indices in {list(idx)}")
+    return idx
+
+
+class FlatMaskedEnv:
+    """Wraps a gymnax environment: observations flattened to float32 and reduced to the kept indices.
+
+    The info dict's final_observation (the observation before an auto-reset) is transformed the same way.
+    """
+
+    def __init__(self, env: Any, keep: tuple[int, ...] | None):
+        self._env = env
+        self._keep = None if keep is None else jnp.asarray(keep)
+
+    def _obs(self, obs: Array) -> Array:
+        flat = jnp.reshape(obs, (-1,)).astype(jnp.float32)
+        return flat if self._keep is None else flat[self._keep]
+
+    def reset(self, key: Array, params: Any) -> tuple[Array, Any]:
+        obs, state = self._env.reset(key, params)
+        return self._obs(obs), state
+
+    def step(self, key: Array, state: Any, action: Array, params: Any):
+        obs, state, reward, terminated, truncated, info = self._env.step(key, state, action, params)
+        info = dict(info)
+        info["final_observation"] = self._obs(info["final_observation"])
+        return self._obs(obs), state, reward.astype(jnp.float32), terminated, truncated, info
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+
+def make_env(env_id: str, env_args: Mapping[str, Any] | None = None, obs_mask: ObsMask = None) -> EnvSpec:
+    """Build a gymnax environment by id with parameter/constructor overrides and an observation mask."""
+    if env_id not in gymnax.registered_envs:
+        raise ValueError(f"env_id: unknown environment {env_id!r}; known gymnax ids: {', '.join(gymnax.registered_envs)}")
+    env_args = dict(env_args or {})
+    _, default_params = gymnax.make(env_id)
+    param_fields = {f.name for f in dataclasses.fields(default_params)}
+    ctor_kwargs, param_kwargs = {}, {}
+    probe_env, _ = gymnax.make(env_id)
+    ctor_sig = inspect.signature(type(probe_env).__init__).parameters
+    for name, value in env_args.items():
+        if name in param_fields:
+            param_kwargs[name] = _coerce(value, getattr(default_params, name), f"env arg {name}")
+        elif name in ctor_sig and name != "self":
+            default = ctor_sig[name].default
+            ctor_kwargs[name] = _coerce(value, default if default is not inspect.Parameter.empty else 0.0, f"env arg {name}")
+        else:
+            known = sorted(param_fields | {n for n in ctor_sig if n != "self"})
+            raise ValueError(f"env arg {name!r} is not a parameter of {env_id}; known: {', '.join(known)}")
+    env, params = gymnax.make(env_id, **ctor_kwargs)
+    params = params.replace(**param_kwargs) if param_kwargs else params
+    for name, value in param_kwargs.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ValueError(f"env arg {name}: must be non-negative, got {value}")
+
+    raw_dim = int(jnp.prod(jnp.asarray(env.observation_space(params).shape)))
+    keep = resolve_mask(obs_mask, raw_dim)
+    wrapped = FlatMaskedEnv(env, keep)
+    space = env.action_space(params)
+    if isinstance(space, spaces.Discrete):
+        discrete, n_actions, low, high = True, int(space.n), None, None
+    elif isinstance(space, spaces.Box):
+        shape = space.shape if space.shape else (1,)
+        n_actions = int(jnp.prod(jnp.asarray(shape)))
+        low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), (n_actions,))
+        high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), (n_actions,))
+        discrete = False
+    else:
+        raise ValueError(f"env_id: {env_id} has an action space of type {type(space).__name__}, not supported")
+    max_steps = int(getattr(params, "max_steps_in_episode", 1000))
+    return EnvSpec(
+        env=wrapped,
+        params=params,
+        obs_dim=len(keep) if keep is not None else raw_dim,
+        discrete=discrete,
+        n_actions=n_actions,
+        low=low,
+        high=high,
+        max_steps=max_steps,
+    )
+
+
+def parse_env_args(pairs: Sequence[str]) -> dict[str, str]:
+    """Parse ["memory_length=16", "size=8"] into a dict; malformed entries raise a ValueError."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"env arg {pair!r}: expected name=value")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = value.strip()
+    return out

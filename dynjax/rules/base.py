@@ -1,0 +1,25 @@
+"""The interface every online gradient rule for a recurrent cell follows (optax-style function triple)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+
+from dynjax.cells.ctrnn import CTRNNParams, CTRNNStepAux
+
+Trace = Any
+
+
+class OnlineRule(NamedTuple):
+    """An online gradient rule: a sensitivity trace carried forward in time, contracted with a signal.
+
+    init(params) -> trace                          zero trace for a fresh episode
+    update(trace, params, aux, dt) -> trace        advance the trace by the step that produced `aux`
+    grads(trace, g) -> CTRNNParams                 estimate of g^T dh_t/dtheta, g = learning signal on h_t
+    """
+
+    name: str
+    init: Callable[[CTRNNParams], Trace]
+    update: Callable[[Trace, CTRNNParams, CTRNNStepAux, jax.Array], Trace]
+    grads: Callable[[Trace, jax.Array], CTRNNParams]
