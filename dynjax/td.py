@@ -31,7 +31,7 @@ def dutch_trace(z: Array, x: Array, decay: Array, alpha: Array) -> Array:
 
 def td_error(reward: Array, value: Array, next_value: Array, terminated: Array, gamma: Array) -> Array:
     """delta = r + gamma (1 - terminated) v' - v: bootstraps on truncation, not on termination."""
-    return reward + gamma * (1.0 - terminated.astype(value.dtype)) * next_value - value
+    return reward + gamma * jnp.where(terminated, 0.0, next_value) - value
 
 
 def lambda_returns(rewards: Array, next_values: Array, discounts: Array, lam: Array) -> Array:

@@ -6,8 +6,9 @@ from dynjax.agents.rtrrl import (
     LearnerState,
     RTRRLConfig,
     RTRRLHParams,
+    StepInfo,
     make_learner,
     make_train,
 )
 
-__all__ = ["EvalMetrics", "Learner", "LearnerState", "RTRRLConfig", "RTRRLHParams", "make_learner", "make_train"]
+__all__ = ["EvalMetrics", "Learner", "LearnerState", "RTRRLConfig", "RTRRLHParams", "StepInfo", "make_learner", "make_train"]

@@ -142,16 +142,29 @@ class EvalMetrics(NamedTuple):
     diverged: Array  # theta non-finite at this point
 
 
+class StepInfo(NamedTuple):
+    """What one training step observed (per step; reduced inside the scan, never stored for a whole run)."""
+
+    reward: Array
+    terminated: Array
+    truncated: Array
+    delta: Array  # TD error of the transition
+    episode_return: Array  # return of the episode this step finished (nan if it did not finish one)
+
+
 class Learner(NamedTuple):
-    """The pieces of a run: `init(key, hp) -> state`, `segment(state) -> (state, metrics)` trains eval_every
-    steps then evaluates, `evaluate(state) -> metrics` evaluates without training."""
+    """The pieces of a run, all pure: `init(key, hp) -> state`; `step(state) -> (state, StepInfo)` is one
+    online update; `segment(state) -> (state, metrics)` trains eval_every steps then evaluates;
+    `evaluate(state) -> metrics` evaluates without training; `episode_start(body, obs, dt) -> (h, trace)`."""
 
     config: RTRRLConfig
     spec: EnvSpec
     init: Callable[[Array, RTRRLHParams], LearnerState]
+    step: Callable[[LearnerState], tuple[LearnerState, StepInfo]]
     segment: Callable[[LearnerState], tuple[LearnerState, EvalMetrics]]
     evaluate: Callable[[LearnerState], EvalMetrics]
     unravel: Callable[[Array], AgentParams]
+    episode_start: Callable[[Any, Array, Array], tuple[Array, Any]]
 
 
 def eligibility(policy: Policy, rule: OnlineRule | None, params: AgentParams, fb: Feedback | None, trace: Any,
@@ -258,8 +271,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
             diverged_at=jnp.full((), -1, jnp.int32),
         )
 
-    def train_step(carry, _):
-        s, ret_sum, ret_count = carry
+    def train_step(s: LearnerState) -> tuple[LearnerState, StepInfo]:
         hp = s.hp
         p = unravel(s.theta)
         key, k_act, k_env = jax.random.split(s.key, 3)
@@ -305,7 +317,8 @@ def make_learner(config: RTRRLConfig) -> Learner:
             theta=theta, opt_state=opt_state, z=jnp.where(done, 0.0, z), h=h_next, trace=trace,
             env_state=env_state, key=key, step=s.step + 1, ep_return=jnp.where(done, 0.0, ep_return),
         )
-        return (s, ret_sum + jnp.where(done, ep_return, 0.0), ret_count + done), None
+        return s, StepInfo(reward=reward, terminated=terminated, truncated=truncated, delta=delta,
+                           episode_return=jnp.where(done, ep_return, jnp.nan))
 
     def evaluate(s: LearnerState) -> EvalMetrics:
         """Mean return of `eval_episodes` fresh episodes with learning frozen (split off the learner's key)."""
@@ -338,15 +351,22 @@ def make_learner(config: RTRRLConfig) -> Learner:
                            diverged=s.diverged_at >= 0)
 
     def segment(s: LearnerState) -> tuple[LearnerState, EvalMetrics]:
+        def body(carry, _):
+            s, ret_sum, ret_count = carry
+            s, info = train_step(s)
+            done = ~jnp.isnan(info.episode_return)
+            return (s, ret_sum + jnp.where(done, info.episode_return, 0.0), ret_count + done), None
+
         (s, ret_sum, ret_count), _ = jax.lax.scan(
-            train_step, (s, jnp.zeros(()), jnp.zeros((), jnp.int32)), None, length=config.eval_every)
+            body, (s, jnp.zeros(()), jnp.zeros((), jnp.int32)), None, length=config.eval_every)
         finite = jnp.all(jnp.isfinite(s.theta))
         s = s._replace(diverged_at=jnp.where((s.diverged_at < 0) & ~finite, s.step, s.diverged_at))
         m = evaluate(s)
         train_return = jnp.where(ret_count > 0, ret_sum / jnp.maximum(ret_count, 1), jnp.nan)
         return s, m._replace(train_return=train_return)
 
-    return Learner(config=config, spec=spec, init=init, segment=segment, evaluate=evaluate, unravel=unravel)
+    return Learner(config=config, spec=spec, init=init, step=train_step, segment=segment, evaluate=evaluate,
+                   unravel=unravel, episode_start=episode_start)
 
 
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:

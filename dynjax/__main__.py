@@ -1,0 +1,5 @@
+import sys
+
+from dynjax.cli import main
+
+sys.exit(main())

@@ -1,0 +1,126 @@
+"""RTRRL agent: determinism, vmap equivalence, episode boundaries, config errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dynjax import RTRRLConfig, RTRRLHParams, make_learner, make_train
+
+TINY = dict(total_steps=400, eval_every=200, eval_episodes=2)
+
+
+@pytest.fixture(scope="module")
+def tiny_train():
+    return jax.jit(make_train(RTRRLConfig(**TINY)))
+
+
+def test_same_key_gives_bit_identical_metrics(tiny_train):
+    _, m1 = tiny_train(jax.random.key(3))
+    _, m2 = tiny_train(jax.random.key(3))
+    for a, b in zip(m1, m2):
+        np.testing.assert_array_equal(a, b)
+    assert m1.eval_return.shape == (3,)  # step 0 plus two evaluation points
+
+
+def test_vmapped_seeds_equal_seeds_run_one_by_one(tiny_train):
+    keys = jax.random.split(jax.random.key(0), 3)
+    _, batched = jax.jit(jax.vmap(make_train(RTRRLConfig(**TINY))))(keys)
+    for i in range(3):
+        _, single = tiny_train(keys[i])
+        np.testing.assert_allclose(batched.eval_return[i], single.eval_return, rtol=1e-5)
+        np.testing.assert_array_equal(batched.step[i], single.step)
+
+
+def test_hyperparameters_can_be_vmapped():
+    train = make_train(RTRRLConfig(**TINY))
+    lrs = jnp.array([1e-4, 1e-3, 1e-2])
+    hps = jax.vmap(lambda lr: RTRRLHParams(lr_actor=lr, lr_critic=lr, lr_rnn=lr))(lrs)
+    hps = hps._replace(**{k: jnp.full((3,), v) for k, v in RTRRLHParams()._asdict().items() if not k.startswith("lr_")})
+    state, m = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(1), 3), hps)
+    assert m.eval_return.shape == (3, 3)
+    np.testing.assert_allclose(state.hp.lr_actor, lrs)
+
+
+@pytest.mark.parametrize("rule", ["rflo", "rtrl", "linear"])
+def test_episode_boundaries_reset_state_and_traces(rule):
+    """At every step that ends an episode the next features are those of a fresh episode, traces are zero."""
+    cfg = RTRRLConfig(rule=rule, hidden_size=8, env_args=(("max_steps_in_episode", "4"),), **TINY)
+    learner = make_learner(cfg)
+    s = jax.jit(learner.init)(jax.random.key(0))
+    step = jax.jit(learner.step)
+    saw_truncation = False
+    for _ in range(12):
+        s_next, info = step(s)
+        if bool(info.terminated) or bool(info.truncated):
+            saw_truncation |= bool(info.truncated) and not bool(info.terminated)
+            np.testing.assert_array_equal(s_next.z, 0.0)
+            assert float(s_next.ep_return) == 0.0
+            obs = s_next.env_state  # the env has auto-reset: rebuild its observation
+            raw = learner.spec.env._obs(learner.spec.env.get_obs(obs))
+            # features are computed with the parameters in force during the step (before its update)
+            h0, trace0 = learner.episode_start(learner.unravel(s.theta).body, raw, s.hp.dt)
+            np.testing.assert_allclose(s_next.h, h0, rtol=1e-5, atol=1e-6)
+            for a, b in zip(jax.tree.leaves(s_next.trace), jax.tree.leaves(trace0)):
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        else:
+            assert np.any(np.asarray(s_next.z) != 0.0)
+        s = s_next
+    assert saw_truncation
+
+
+@pytest.mark.parametrize("env_id, env_args, flag", [
+    ("CartPole-v1", (("max_steps_in_episode", "3"),), "truncated"),
+    ("MemoryChain-bsuite", (("memory_length", "2"),), "terminated"),
+])
+def test_truncation_bootstraps_termination_does_not(env_id, env_args, flag):
+    """With v = b_C = 10 everywhere: a truncated last step has delta = r + gamma 10 - 10, a terminal one
+    delta = r - 10."""
+    cfg = RTRRLConfig(env_id=env_id, obs_mask=None, hidden_size=8, env_args=env_args, **TINY)
+    learner = make_learner(cfg)
+    s = jax.jit(learner.init)(jax.random.key(2))
+    p = learner.unravel(s.theta)
+    p = p._replace(heads=p.heads._replace(w_C=jnp.zeros_like(p.heads.w_C), b_C=jnp.asarray(10.0)))
+    s = s._replace(theta=jax.flatten_util.ravel_pytree(p)[0])
+    step = jax.jit(learner.step)
+    for _ in range(10):
+        s, info = step(s)
+        if bool(info.terminated) or bool(info.truncated):
+            break
+    assert bool(getattr(info, flag)) and bool(info.terminated) != bool(info.truncated)
+    bootstrap = 0.99 * 10.0 if flag == "truncated" else 0.0
+    # Adam moves b_C by ~1e-3 per step, hence the tolerance; the two cases differ by ~10.
+    np.testing.assert_allclose(info.delta, info.reward + bootstrap - 10.0, atol=0.05)
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(env_id="NoSuchEnv-v0"), "env_id"),
+        (dict(obs_mask="0,9"), "obs_mask"),
+        (dict(hidden_size=0), "hidden_size"),
+        (dict(total_steps=-5), "total_steps"),
+        (dict(hparams=RTRRLHParams(lr_actor=float("nan"))), "lr_actor"),
+        (dict(hparams=RTRRLHParams(lr_rnn=float("inf"))), "lr_rnn"),
+        (dict(hparams=RTRRLHParams(gamma=1.5)), "gamma"),
+        (dict(rule="bptt"), "rule"),
+        (dict(env_args=(("memory_lenght", "3"),), env_id="MemoryChain-bsuite"), "memory_lenght"),
+    ],
+)
+def test_bad_config_is_rejected_with_a_clear_error(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        make_train(RTRRLConfig(**kwargs))
+
+
+def test_continuous_actions_run():
+    cfg = RTRRLConfig(env_id="MountainCarContinuous-v0", obs_mask=None, hidden_size=8, **TINY)
+    _, m = jax.jit(make_train(cfg))(jax.random.key(0))
+    assert np.all(np.isfinite(m.eval_return))
+
+
+def test_non_finite_parameters_are_flagged_as_diverged():
+    learner = make_learner(RTRRLConfig(hidden_size=8, **TINY))
+    s = jax.jit(learner.init)(jax.random.key(0))
+    s = s._replace(theta=s.theta.at[0].set(jnp.nan))
+    s, m = jax.jit(learner.segment)(s)
+    assert bool(m.diverged) and int(s.diverged_at) == TINY["eval_every"]

@@ -1,0 +1,47 @@
+"""The command line: a real (tiny) run writes the run directory; bad input fails before compiling."""
+
+import json
+
+import numpy as np
+
+from dynjax.cli import main
+from dynjax.results import read_metrics, summarize
+
+
+def test_train_writes_run_directory(tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "rtrrl", "--seeds", "2", "--steps", "600", "--eval-every", "300", "--eval-episodes", "2",
+            "--hidden", "8", "--out", str(out), "--no-compile-cache"]
+    assert main(argv) == 0
+    for name in ("config.json", "metrics.csv", "summary.json", "plots/learning_curve.png"):
+        assert (out / name).exists(), name
+    m = read_metrics(out / "metrics.csv")
+    assert m["eval_return"].shape == (2, 3)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final_eval"]["n"] == 2 and summary["diverged"] == []
+    # the same command again reuses the directory; a different one is refused
+    assert main(argv) == 0
+    assert main(argv[:-3] + ["--hidden", "9", "--out", str(out), "--no-compile-cache"]) == 2
+
+
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "rtrrl", "--env", "Nope-v0", "--out", str(tmp_path / "a")]) == 2
+    assert "env_id" in capsys.readouterr().err
+    assert main(["train", "rtrrl", "--obs-mask", "7", "--out", str(tmp_path / "b")]) == 2
+    assert "obs_mask" in capsys.readouterr().err
+    assert main(["train", "rtrrl", "--lr-actor", "nan", "--out", str(tmp_path / "c")]) == 2
+    assert "lr_actor" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
+
+def test_diverged_seeds_are_flagged_and_excluded():
+    m = {
+        "step": np.array([[0, 10], [0, 10], [0, 10]]),
+        "eval_return": np.array([[1.0, 5.0], [2.0, np.nan], [3.0, 7.0]]),
+        "train_return": np.zeros((3, 2)),
+        "diverged": np.array([[0, 0], [0, 1], [0, 0]]),
+        "seed": np.array([0, 1, 2]),
+    }
+    s = summarize(m)
+    assert s["diverged"] == [{"seed": 1, "step": 10}]
+    assert s["final_eval"]["n"] == 2 and s["final_eval"]["median"] == 6.0

@@ -1,0 +1,58 @@
+"""The gymnax adapter and the observation mask."""
+
+import gymnax
+import jax
+import numpy as np
+import pytest
+
+from dynjax.envs import make_env, parse_env_args, resolve_mask
+
+
+def test_masks_select_the_right_indices():
+    assert resolve_mask("even", 4) == (0, 2)
+    assert resolve_mask("odd", 4) == (1, 3)
+    assert resolve_mask("1,3", 4) == (1, 3)
+    assert resolve_mask([0], 2) == (0,)
+    assert resolve_mask(None, 4) is None
+    for bad in ("4", "0,0", "x"):
+        with pytest.raises(ValueError, match="obs_mask"):
+            resolve_mask(bad, 4)
+
+
+def test_masked_env_matches_raw_env():
+    spec = make_env("CartPole-v1", obs_mask="even")
+    raw, params = gymnax.make("CartPole-v1")
+    key = jax.random.key(0)
+    obs, state = spec.env.reset(key, spec.params)
+    raw_obs, raw_state = raw.reset(key, params)
+    np.testing.assert_array_equal(obs, np.asarray(raw_obs)[[0, 2]])
+    for i in range(30):
+        k = jax.random.fold_in(key, i)
+        obs, state, r, term, trunc, info = spec.env.step(k, state, 1, spec.params)
+        raw_obs, raw_state, raw_r, raw_term, raw_trunc, raw_info = raw.step(k, raw_state, 1, params)
+        np.testing.assert_array_equal(obs, np.asarray(raw_obs)[[0, 2]])
+        np.testing.assert_array_equal(info["final_observation"], np.asarray(raw_info["final_observation"])[[0, 2]])
+        assert bool(term) == bool(raw_term) and bool(trunc) == bool(raw_trunc)
+    assert spec.obs_dim == 2 and spec.discrete and spec.n_actions == 2
+
+
+def test_truncated_and_terminated_are_kept_apart():
+    spec = make_env("CartPole-v1", {"max_steps_in_episode": "5"})
+    obs, state = spec.env.reset(jax.random.key(1), spec.params)
+    flags = []
+    for i in range(5):
+        obs, state, r, term, trunc, info = spec.env.step(jax.random.key(i), state, i % 2, spec.params)
+        flags.append((bool(term), bool(trunc)))
+    assert flags[-1] == (False, True) and all(f == (False, False) for f in flags[:-1])
+
+
+def test_env_args_go_to_params_or_constructor():
+    assert make_env("MemoryChain-bsuite", {"memory_length": "16"}).params.memory_length == 16
+    spec = make_env("DeepSea-bsuite", {"size": "16"})
+    assert spec.obs_dim == 256
+    cont = make_env("MountainCarContinuous-v0", obs_mask="0")
+    assert not cont.discrete and cont.obs_dim == 1 and float(cont.high[0]) == 1.0
+    with pytest.raises(ValueError, match="memory_length"):
+        make_env("MemoryChain-bsuite", {"memory_length": "abc"})
+    with pytest.raises(ValueError, match="name=value"):
+        parse_env_args(["memory_length"])
