@@ -1,0 +1,108 @@
+"""RTRRL appendix Table 2 rows on this machine: RTRRL-RFLO, RTRRL-RTRL and linear TD(lambda).
+
+Every (task, algorithm) cell is one `dynjax train` run (seeds vmapped in one program) whose run directory
+(config, per-seed metrics, summary, learning curve) is kept under benchmarks/results/rtrrl_table/. A cell
+whose run directory already holds a finished summary for the same configuration is not run again, so an
+interrupted benchmark resumes. The table reports median [IQR] over seeds of the best and of the final
+evaluation (10 episodes, sampled actions), with the paper's numbers (median of best over 5 runs, budgets up
+to 50M steps with early stopping) beside ours.
+
+    python benchmarks/rtrrl_table.py              # budgets below, 5 seeds (about an hour on 2 CPU cores)
+    python benchmarks/rtrrl_table.py --quick      # 2 seeds, tiny budgets: checks the pipeline only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from dynjax import RTRRLConfig
+from dynjax.runner import config_to_json, train_run
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# task -> (config fields, steps per seed for RFLO / linear, steps per seed for exact RTRL)
+TASKS = {
+    "CartPole, velocities only": (dict(env_id="CartPole-v1", obs_mask="odd"), 1_000_000, 300_000),
+    "CartPole, positions only": (dict(env_id="CartPole-v1", obs_mask="even"), 3_000_000, 300_000),
+    "MemoryChain-4": (dict(env_id="MemoryChain-bsuite", env_args=(("memory_length", "4"),), obs_mask=None), 300_000, 300_000),
+    "MemoryChain-8": (dict(env_id="MemoryChain-bsuite", env_args=(("memory_length", "8"),), obs_mask=None), 300_000, 300_000),
+    "MemoryChain-16": (dict(env_id="MemoryChain-bsuite", env_args=(("memory_length", "16"),), obs_mask=None), 500_000, 300_000),
+    "MountainCarContinuous": (dict(env_id="MountainCarContinuous-v0", obs_mask=None), 1_000_000, 300_000),
+}
+ALGOS = {"RTRRL-RFLO": "rflo", "RTRRL-RTRL": "rtrl", "linear TD(lambda)": "linear"}
+# The paper's appendix Table 2 (median of best evaluation over 5 runs, 32 neurons): reference, not our result.
+PAPER = {
+    "CartPole, velocities only": {"linear TD(lambda)": 454.6, "RTRRL-RTRL": 500, "RTRRL-RFLO": 500},
+    "CartPole, positions only": {"linear TD(lambda)": 57.5, "RTRRL-RTRL": 178.6, "RTRRL-RFLO": 500},
+    "MemoryChain-4": {"linear TD(lambda)": 0.07, "RTRRL-RTRL": 1.00, "RTRRL-RFLO": 1.00},
+    "MemoryChain-8": {"linear TD(lambda)": 0.07, "RTRRL-RTRL": 0.90, "RTRRL-RFLO": 1.00},
+    "MemoryChain-16": {"linear TD(lambda)": 0.12, "RTRRL-RTRL": 0.61, "RTRRL-RFLO": 1.00},
+    "MountainCarContinuous": {"linear TD(lambda)": -30.0, "RTRRL-RTRL": -40.0, "RTRRL-RFLO": -0.03},
+}
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-").replace("--", "-")
+
+
+def run_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, root: Path) -> dict:
+    fields, _, _ = TASKS[task]
+    cfg = RTRRLConfig(rule=ALGOS[algo], total_steps=steps, eval_every=eval_every, **fields)
+    out = root / f"{slug(task)}--{slug(algo)}"
+    summary_path = out / "summary.json"
+    record = {"algo": "linear-td" if ALGOS[algo] == "linear" else "rtrrl", "seeds": seeds, "seed": 0,
+              "config": config_to_json(cfg)}
+    if summary_path.exists() and json.loads((out / "config.json").read_text()) == json.loads(json.dumps(record)):
+        return json.loads(summary_path.read_text())
+    return train_run(cfg, seeds, out, algo=record["algo"])
+
+
+def fmt(stats: dict) -> str:
+    if not stats or stats.get("median") is None:
+        return "n/a"
+    return f"{stats['median']:.4g} [{stats['q25']:.4g}, {stats['q75']:.4g}]"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="2 seeds, 20k steps: a pipeline check, not a result")
+    ap.add_argument("--tasks", nargs="*", default=list(TASKS), help="subset of task names")
+    ap.add_argument("--algos", nargs="*", default=list(ALGOS), help="subset of algorithm names")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    root = args.out or (RESULTS / ("rtrrl_table_quick" if args.quick else "rtrrl_table"))
+    seeds = 2 if args.quick else args.seeds
+    rows, t0 = [], time.time()
+    for task in args.tasks:
+        for algo in args.algos:
+            _, steps, rtrl_steps = TASKS[task]
+            steps = 20_000 if args.quick else (rtrl_steps if ALGOS[algo] == "rtrl" else steps)
+            eval_every = max(steps // 20, 1_000)
+            s = run_cell(task, algo, seeds, steps, eval_every, root)
+            rows.append((task, algo, steps, s))
+            print(f"{task:28s} {algo:18s} best {fmt(s['best_eval'])}  final {fmt(s['final_eval'])}", flush=True)
+    lines = [
+        "# RTRRL appendix Table 2 on a 2-core CPU" + (" (quick pipeline check, not a result)" if args.quick else ""),
+        "",
+        f"{seeds} seeds per cell (vmapped), N=32, paper defaults (no update clipping, see RTRRLConfig); evaluation "
+        "every 5% of the budget on 10 episodes with sampled actions. Ours: median [q25, q75] over seeds; diverged "
+        "seeds are excluded and counted. Paper: median of best over 5 runs, budgets up to 50M steps.",
+        "",
+        "| task | algorithm | steps/seed | best eval (ours) | final eval (ours) | diverged | paper best |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task, algo, steps, s in rows:
+        lines.append(f"| {task} | {algo} | {steps:,} | {fmt(s['best_eval'])} | {fmt(s['final_eval'])} | "
+                     f"{len(s['diverged'])} | {PAPER[task][algo]} |")
+    lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (cells already finished are reused)."]
+    out_md = root.parent / (root.name + ".md")
+    out_md.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out_md}")
+
+
+if __name__ == "__main__":
+    main()
