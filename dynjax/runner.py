@@ -15,9 +15,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dynjax import START
 from dynjax.agents.rtrrl import RTRRLConfig, make_learner
+from dynjax.batching import blocked_vmap
 from dynjax.config import check_positive_int
 from dynjax.results import append_metrics, plot_learning_curve, read_metrics, summarize, write_json
+
+
+DEFAULT_SEED_BLOCK = 256
 
 
 def enable_compilation_cache(cache_dir: str | None = None) -> str:
@@ -64,9 +69,12 @@ def train_run(
     out: Path,
     seed: int = 0,
     algo: str = "rtrrl",
+    seed_block: int | None = DEFAULT_SEED_BLOCK,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> dict[str, Any]:
-    """Train `n_seeds` independent learners (seeds seed, seed+1, ...) and write the run directory."""
+    """Train `n_seeds` independent learners (seeds seed, seed+1, ...) and write the run directory.
+
+    Seeds are vmapped in blocks of `seed_block` (see dynjax.batching); results do not depend on it."""
     check_positive_int("seeds", n_seeds)
     learner = make_learner(config)  # validates the config before anything compiles
     record = {"algo": algo, "seeds": n_seeds, "seed": seed, "config": config_to_json(config)}
@@ -77,14 +85,15 @@ def train_run(
     keys = jax.vmap(jax.random.key)(jnp.asarray(seed_ids, jnp.uint32))
 
     t0 = time.perf_counter()
-    init = jax.jit(jax.vmap(learner.init))
-    evaluate = jax.jit(jax.vmap(learner.evaluate))
-    segment = jax.jit(jax.vmap(learner.segment), donate_argnums=0)
+    init = jax.jit(blocked_vmap(learner.init, n_seeds, None))
+    evaluate = jax.jit(blocked_vmap(learner.evaluate, n_seeds, seed_block))
     state = init(keys)
+    segment = jax.jit(blocked_vmap(learner.segment, n_seeds, seed_block), donate_argnums=0).lower(state).compile()
+    log(f"[dynjax] {algo} on {config.env_id} (mask={config.obs_mask}), {n_seeds} seeds x {config.total_steps} steps; "
+        f"compiled in {time.perf_counter() - t0:.1f}s, first training step at {time.perf_counter() - START:.1f}s "
+        f"after start")
     m0 = jax.device_get(evaluate(state))
     append_metrics(out / "metrics.csv", {k: np.asarray(v)[:, None] for k, v in m0._asdict().items()}, seed_ids)
-    log(f"[dynjax] {algo} on {config.env_id} (mask={config.obs_mask}), {n_seeds} seeds x {config.total_steps} steps; "
-        f"ready in {time.perf_counter() - t0:.1f}s")
     t_start, steps_done = time.perf_counter(), 0
     for k in range(n_segments):
         state, m = segment(state)

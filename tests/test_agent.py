@@ -81,7 +81,7 @@ def test_truncation_bootstraps_termination_does_not(env_id, env_args, flag):
     s = jax.jit(learner.init)(jax.random.key(2))
     p = learner.unravel(s.theta)
     p = p._replace(heads=p.heads._replace(w_C=jnp.zeros_like(p.heads.w_C), b_C=jnp.asarray(10.0)))
-    s = s._replace(theta=jax.flatten_util.ravel_pytree(p)[0])
+    s = s._replace(theta=learner.ravel(p))
     step = jax.jit(learner.step)
     for _ in range(10):
         s, info = step(s)
@@ -124,3 +124,16 @@ def test_non_finite_parameters_are_flagged_as_diverged():
     s = s._replace(theta=s.theta.at[0].set(jnp.nan))
     s, m = jax.jit(learner.segment)(s)
     assert bool(m.diverged) and int(s.diverged_at) == TINY["eval_every"]
+
+
+def test_blocked_and_single_seed_programs_equal_plain_vmap():
+    from dynjax.batching import blocked_vmap
+
+    learner = make_learner(RTRRLConfig(hidden_size=8, **TINY))
+    keys = jax.random.split(jax.random.key(5), 4)
+    state = jax.jit(jax.vmap(learner.init))(keys)
+    _, plain = jax.jit(jax.vmap(learner.segment))(state)
+    _, blocked = jax.jit(blocked_vmap(learner.segment, 4, 2))(state)
+    _, single = jax.jit(blocked_vmap(learner.segment, 1, None))(jax.tree.map(lambda x: x[:1], state))
+    np.testing.assert_allclose(blocked.eval_return, plain.eval_return, rtol=1e-5)
+    np.testing.assert_allclose(single.eval_return, plain.eval_return[:1], rtol=1e-5)

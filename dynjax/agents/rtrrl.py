@@ -28,11 +28,11 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from jax.flatten_util import ravel_pytree
 
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.flatten import flat_layout
 from dynjax.heads import (
     Feedback,
     HeadParams,
@@ -170,6 +170,7 @@ class Learner(NamedTuple):
     segment: Callable[[LearnerState], tuple[LearnerState, EvalMetrics]]
     evaluate: Callable[[LearnerState], EvalMetrics]
     unravel: Callable[[Array], AgentParams]
+    ravel: Callable[[AgentParams], Array]
     episode_start: Callable[[Any, Array, Array], tuple[Array, Any]]
 
 
@@ -233,8 +234,8 @@ def make_learner(config: RTRRLConfig) -> Learner:
         heads, fb = heads_init(k_heads, n_feat, policy.out_dim)
         return AgentParams(body=body, heads=heads), fb
 
-    template, unravel = ravel_pytree(init_params(jax.random.key(0), float_hp(config.hparams))[0])
-    n_theta = template.shape[0]
+    layout = flat_layout(jax.eval_shape(lambda: init_params(jax.random.key(0), float_hp(config.hparams))[0]))
+    ravel, unravel, n_theta = layout.ravel, layout.unravel, layout.size
 
     def group_vector(hp: RTRRLHParams, body_v, actor_v, critic_v) -> Array:
         """A per-parameter vector with one value per group (body, actor, critic), in theta's layout."""
@@ -244,22 +245,27 @@ def make_learner(config: RTRRLConfig) -> Learner:
             heads=HeadParams(W_A=jnp.full_like(ps.heads.W_A, actor_v), w_C=jnp.full_like(ps.heads.w_C, critic_v),
                              b_C=jnp.full_like(ps.heads.b_C, critic_v)),
         )
-        return ravel_pytree(tree)[0]
+        return ravel(tree)
 
     def theta_floor(hp: RTRRLHParams) -> Array:
         """-inf everywhere except tau, which is kept >= tau_min."""
         ps = unravel(jnp.full((n_theta,), -jnp.inf))
         body = ps.body if linear else CTRNNParams(W=ps.body.W, tau=jnp.full_like(ps.body.tau, hp.tau_min))
-        return ravel_pytree(AgentParams(body=body, heads=ps.heads))[0]
+        return ravel(AgentParams(body=body, heads=ps.heads))
+
+    clip = float(config.hparams.grad_clip) != float("inf")  # static: no norm pass at all when off
 
     def optimizer(hp: RTRRLHParams) -> optax.GradientTransformation:
-        return optax.chain(optax.clip_by_global_norm(hp.grad_clip), optax.scale_by_adam())
+        """Adam (ascent on delta z); the global-norm clip is in the program only if the config's clip is finite,
+        so a sweep that vmaps grad_clip must give the config a finite value."""
+        adam = optax.scale_by_adam()
+        return optax.chain(optax.clip_by_global_norm(hp.grad_clip), adam) if clip else adam
 
     def init(key: Array, hp: RTRRLHParams | None = None) -> LearnerState:
         hp = float_hp(config.hparams if hp is None else hp)
         k_params, k_env, k_run = jax.random.split(key, 3)
         params, fb = init_params(k_params, hp)
-        theta = ravel_pytree(params)[0]
+        theta = ravel(params)
         obs, env_state = env.reset(k_env, env_params)
         h, trace = episode_start(params.body, obs, hp.dt)
         return LearnerState(
@@ -284,7 +290,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         action = policy.sample(k_act, p.heads.W_A @ s.h)
         fb = s.feedback if config.feedback_alignment else None
         psi, ent = eligibility(policy, rule, p, fb, s.trace, s.h, action, hp.eta_pi)
-        psi, ent = ravel_pytree(psi)[0], ravel_pytree(ent)[0]
+        psi, ent = ravel(psi), ravel(ent)
         v = value(p.heads, s.h)
 
         env_action = action if spec.discrete else jnp.clip(action, spec.low, spec.high)
@@ -301,7 +307,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
             x = jnp.concatenate([s.h, jnp.ones((1,))])
             zc_new = dutch_trace(jnp.concatenate([zc.w_C, zc.b_C[None]]), x, hp.gamma * hp.lambda_critic, hp.lr_critic)
             zp = unravel(z_ac)
-            z = ravel_pytree(zp._replace(heads=zp.heads._replace(w_C=zc_new[:-1], b_C=zc_new[-1])))[0]
+            z = ravel(zp._replace(heads=zp.heads._replace(w_C=zc_new[:-1], b_C=zc_new[-1])))
         else:
             z = accumulating_trace(s.z, psi, decay)
         ascent = delta * z + hp.eta_entropy * ent
@@ -372,7 +378,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         return s, m._replace(train_return=train_return)
 
     return Learner(config=config, spec=spec, init=init, step=train_step, segment=segment, evaluate=evaluate,
-                   unravel=unravel, episode_start=episode_start)
+                   unravel=unravel, ravel=ravel, episode_start=episode_start)
 
 
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:

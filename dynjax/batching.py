@@ -1,0 +1,47 @@
+"""Running many independent learners efficiently: vmap over seeds in cache-sized blocks.
+
+jit(vmap(f)) over S seeds advances all S learners one step at a time; once the S learners' working set
+(parameters, Adam moments, traces: about 32 kB per seed at N = 32) outgrows the CPU caches, every step
+streams it from main memory and the rate per seed falls. `blocked_vmap` runs blocks of `block` seeds one
+after another (lax.map over blocks of vmap), so each block's working set stays cache-resident for the
+whole segment. Results are identical to plain vmap: the learners are independent.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+import jax
+
+T = TypeVar("T")
+
+
+def block_size_for(n_seeds: int, block: int) -> int:
+    """The largest divisor of n_seeds that is <= block (so blocks tile the seeds exactly)."""
+    block = max(1, min(block, n_seeds))
+    while n_seeds % block:
+        block -= 1
+    return block
+
+
+def blocked_vmap(f: Callable[..., T], n_seeds: int, block: int | None) -> Callable[..., T]:
+    """vmap `f` over the leading (seed) axis of every argument, `block` seeds at a time.
+
+    block=None (or >= n_seeds) is plain vmap; a single seed runs the un-vmapped function (a vmap of one
+    costs several times more per step on CPU than the plain program).
+    """
+    if n_seeds == 1:
+        return lambda *args: jax.tree.map(lambda x: x[None], f(*jax.tree.map(lambda x: x[0], args)))
+    if block is None or block >= n_seeds:
+        return jax.vmap(f)
+    b = block_size_for(n_seeds, block)
+    if b == n_seeds:
+        return jax.vmap(f)
+    vf = jax.vmap(f)
+
+    def run(*args):
+        split = jax.tree.map(lambda x: x.reshape((n_seeds // b, b) + x.shape[1:]), args)
+        out = jax.lax.map(lambda a: vf(*a), split)
+        return jax.tree.map(lambda x: x.reshape((n_seeds,) + x.shape[2:]), out)
+
+    return run
