@@ -6,7 +6,8 @@ Each cell runs in its own process (so peak memory is that cell's own) and report
   - effective rate at the default cadence (evaluate every 10,000 steps): S * 10,000 / (t_train + t_eval);
   - XLA cost analysis of one update step: flops and bytes accessed per seed-step;
   - compile time and peak resident memory of the process.
-S = 1 uses the plain (un-vmapped) single-learner program; S > 1 uses jit(vmap(...)).
+S = 1 uses the plain (un-vmapped) single-learner program; S > 1 vmaps seeds in blocks of --seed-block
+(dynjax.batching.blocked_vmap), as `dynjax train` does.
 
     python benchmarks/throughput.py                # issue grid, writes benchmarks/results/throughput.md
     python benchmarks/throughput.py --quick        # a few cells, seconds
@@ -29,28 +30,25 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CADENCE = 10_000
 
 
-def measure(S: int, N: int, rule: str, env_id: str, mask: str) -> dict:
+def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> dict:
     import jax
     import numpy as np
 
     from dynjax import RTRRLConfig, make_learner
+    from dynjax.batching import blocked_vmap
 
-    steps = int(min(CADENCE, max(500, 4_000_000 // (S * max(1, (N // 32) ** 2) * (16 if rule == "rtrl" else 1)))))
+    steps = int(min(CADENCE, max(100, 4_000_000 // (S * max(1, (N // 32) ** 2) * (16 if rule == "rtrl" else 1)))))
     cfg = RTRRLConfig(env_id=env_id, obs_mask=mask, hidden_size=N, rule=rule, total_steps=steps, eval_every=steps)
     learner = make_learner(cfg)
 
     def train_chunk(s):
         return jax.lax.scan(lambda c, _: (learner.step(c)[0], None), s, None, length=steps)[0]
 
-    if S == 1:
-        init, chunk, evaluate, step = (jax.jit(learner.init), jax.jit(train_chunk, donate_argnums=0),
-                                       jax.jit(learner.evaluate), learner.step)
-        state = init(jax.random.key(0))
-    else:
-        init, chunk, evaluate = (jax.jit(jax.vmap(learner.init)), jax.jit(jax.vmap(train_chunk), donate_argnums=0),
-                                 jax.jit(jax.vmap(learner.evaluate)))
-        step = jax.vmap(learner.step)
-        state = init(jax.random.split(jax.random.key(0), S))
+    init = jax.jit(jax.vmap(learner.init))
+    chunk = jax.jit(blocked_vmap(train_chunk, S, block), donate_argnums=0)
+    evaluate = jax.jit(blocked_vmap(learner.evaluate, S, block))
+    step = blocked_vmap(learner.step, S, block)
+    state = init(jax.random.split(jax.random.key(0), S))
     t0 = time.perf_counter()
     compiled = chunk.lower(state).compile()
     compile_s = time.perf_counter() - t0
@@ -81,8 +79,91 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str) -> dict:
     }
 
 
+def machine_limits() -> dict:
+    """Memory bandwidth (streaming a*x+y over 256 MB), matmul flop rate, and the cost of one iteration of
+    a trivial lax.scan (the floor any per-step program pays on this machine)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    def best_of(f, *a, reps=5):
+        jax.block_until_ready(f(*a))
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            jax.block_until_ready(f(*a))
+            ts.append(time.perf_counter() - t)
+        return min(ts)
+
+    n = 32 * 1024 * 1024
+    x, y = jnp.ones(n), jnp.ones(n)
+    triad = jax.jit(lambda x, y: 1.5 * x + y)
+    bw = 3 * 4 * n / best_of(triad, x, y)
+    a = jnp.ones((2048, 2048))
+    flops = 2 * 2048**3 / best_of(jax.jit(lambda a: a @ a), a)
+    steps = 100_000
+    loop = jax.jit(lambda c: jax.lax.scan(lambda c, _: (c * 1.0001 + 1.0, None), c, None, length=steps)[0])
+    step_s = best_of(loop, jnp.ones(()), reps=3) / steps
+    return {"bandwidth_Bps": bw, "flops_per_s": flops, "scan_step_s": step_s}
+
+
+def regime(r: dict, lim: dict) -> str:
+    """Which limit the cell is nearest: bytes/s or flops/s against the machine's, else per-step latency."""
+    step_s = r["S"] / r["train_rate"]
+    bw_frac = r["train_rate"] * r["bytes_per_seed_step"] / lim["bandwidth_Bps"]
+    fl_frac = r["train_rate"] * r["flops_per_seed_step"] / lim["flops_per_s"]
+    if bw_frac >= 0.5:
+        return f"bandwidth ({bw_frac:.0%} of stream)"
+    if fl_frac >= 0.5:
+        return f"compute ({fl_frac:.0%} of matmul peak)"
+    if r["S"] <= 4 or step_s < 50 * lim["scan_step_s"]:
+        return f"dispatch/op-count ({step_s * 1e6:.0f} us/step)"
+    return f"cache/bandwidth-mixed ({bw_frac:.0%} stream, {fl_frac:.0%} peak)"
+
+
+def startup(args) -> list[str]:
+    """Wall-clock from launching `dynjax train rtrrl` (defaults) to its first training step: cold (empty
+    persistent compilation cache) and warm (second identical run)."""
+    import tempfile
+
+    lines = []
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as runs:
+        env = os.environ.copy() | {"DYNJAX_CACHE_DIR": cache}
+        for label in ("cold cache", "warm cache"):
+            cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--steps", "10000", "--out", f"{runs}/r"]
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+            first = None
+            for line in proc.stderr:
+                if "compiled in" in line and first is None:
+                    first = time.perf_counter() - t0
+            proc.wait()
+            lines.append(f"| {label} | {first:.2f} s |" if first else f"| {label} | failed |")
+    return lines
+
+
+def sweep(args) -> list[str]:
+    """256 seeds x 100,000 steps at N=32 in one command, against 256 single-learner runs of the reference."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as runs:
+        cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--seeds", "256", "--steps", "100000",
+               "--out", f"{runs}/sweep", "--no-compile-cache"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+    ref = 256 * (100_000 / args.ref_rate + args.ref_startup)
+    return [
+        f"| dynjax, one command, 256 seeds x 100,000 steps (start-up and compile included) | {wall:,.0f} s |",
+        f"| reference, 256 runs x (100,000 / {args.ref_rate:,.0f} steps/s + {args.ref_startup:.1f} s start-up) "
+        f"| {ref:,.0f} s |",
+        f"| ratio | {ref / wall:.1f}x |",
+    ]
+
+
 def run_cell(S: int, N: int, rule: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--one", f"{S},{N},{rule}", "--env", args.env, "--mask", args.mask]
+    cmd = [sys.executable, __file__, "--one", f"{S},{N},{rule}", "--env", args.env, "--mask", args.mask,
+           "--seed-block", str(args.seed_block)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if out.returncode != 0:
         return {"S": S, "N": N, "rule": rule, "error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
@@ -120,12 +201,24 @@ def main() -> None:
     ap.add_argument("--env", default="CartPole-v1")
     ap.add_argument("--mask", default="even")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seed-block", type=int, default=256, help="seeds vmapped per block (dynjax.batching)")
     ap.add_argument("--full", action="store_true", help="the S x N cost-model grid (S up to 4096, N 16..128)")
     ap.add_argument("--out", type=Path, default=RESULTS / "throughput.md")
+    ap.add_argument("--sweep", action="store_true", help="also time a 256-seed x 100k-step run end to end")
+    ap.add_argument("--startup", action="store_true", help="also time start-up, cold and warm cache")
+    ap.add_argument("--ref-rate", type=float, default=30_000.0,
+                    help="reference RTRRL code's env-steps/s (one learner, N=32), measured beside this run")
+    ap.add_argument("--ref-startup", type=float, default=8.5, help="reference code's start-up + compile, s")
+    ap.add_argument("--reference-table", type=Path, default=None,
+                    help="markdown table printed by shared/anchors/run_rtrrl.sh throughput in the same window")
     args = ap.parse_args()
+    if args.reference_table:  # take the reference's own RFLO N=32 median rate from its table
+        for row in args.reference_table.read_text().splitlines():
+            if row.startswith("| rflo N=32"):
+                args.ref_rate = float(row.split("|")[3].strip())
     if args.one:
         S, N, rule = args.one.split(",")
-        print(json.dumps(measure(int(S), int(N), rule, args.env, args.mask)))
+        print(json.dumps(measure(int(S), int(N), rule, args.env, args.mask, args.seed_block)))
         return
     rows = []
     for S, N, rule in grid(args.quick, args.full):
@@ -137,24 +230,37 @@ def main() -> None:
             print(f"S={S:5d} N={N:4d} {rule}: train {r['train_rate']:>12,.0f}  effective {r['effective_rate']:>12,.0f} "
                   f"seed-steps/s  compile {r['compile_s']:.1f}s  rss {r['peak_rss_mb']:.0f} MB", flush=True)
     ok = [r for r in rows if "error" not in r]
+    lim = machine_limits()
     lines = [
         f"# RTRRL throughput ({args.env}, mask={args.mask})", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {ok[0]['devices'] if ok else '?'}; "
         f"JAX {ok[0]['jax'] if ok else '?'}. Median of 3 timed repeats after a warm-up; compile excluded.",
         "Effective rate = S x 10,000 / (time of 10,000 training steps + one evaluation of 10 episodes per seed).", "",
-        "| rule | S | N | train seed-steps/s | effective seed-steps/s | eval s | compile s | flops/seed-step | bytes/seed-step | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"Machine limits measured in the same run: stream bandwidth {lim['bandwidth_Bps'] / 1e9:.1f} GB/s, "
+        f"matmul {lim['flops_per_s'] / 1e9:.0f} GFLOP/s, one trivial lax.scan iteration "
+        f"{lim['scan_step_s'] * 1e6:.2f} us.", "",
+        "| rule | S | N | train seed-steps/s | effective seed-steps/s | eval s | compile s | flops/seed-step | "
+        "bytes/seed-step | peak RSS MB | regime |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['rule']} | {r['S']} | {r['N']} | error: {r['error']} | | | | | | |")
+            lines.append(f"| {r['rule']} | {r['S']} | {r['N']} | error: {r['error']} | | | | | | | |")
             continue
         lines.append(
             f"| {r['rule']} | {r['S']} | {r['N']} | {r['train_rate']:,.0f} | {r['effective_rate']:,.0f} | "
             f"{r['eval_s']:.3f} | {r['compile_s']:.1f} | {r['flops_per_seed_step']:,.0f} | "
-            f"{r['bytes_per_seed_step']:,.0f} | {r['peak_rss_mb']:.0f} |")
+            f"{r['bytes_per_seed_step']:,.0f} | {r['peak_rss_mb']:.0f} | {regime(r, lim)} |")
     lines += ["", "Growth of cost per seed-step with N (cost ~ N^p):", "", "| rule | S | N | p |", "|---|---|---|---|"]
     lines += growth_exponents(rows)
+    if args.reference_table:
+        lines += ["", "Reference RTRRL code (authors', JAX 0.4.38, one learner per process), same window:", "",
+                  args.reference_table.read_text().strip()]
+    if args.startup:
+        lines += ["", "Start-up of `dynjax train rtrrl` (defaults) to its first training step:", "",
+                  "| cache | time |", "|---|---|"] + startup(args)
+    if args.sweep:
+        lines += ["", "Sweep wall-clock:", "", "| what | wall-clock |", "|---|---|"] + sweep(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     (args.out.with_suffix(".json")).write_text(json.dumps(rows, indent=1) + "\n")

@@ -86,7 +86,9 @@ class RTRRLConfig:
     rule: str = "rflo"  # rflo | rtrl | linear (no recurrent body: linear TD(lambda) actor-critic)
     feedback_alignment: bool = True
     meta_rl: bool = True
-    critic_trace: str = "accumulating"  # accumulating | dutch (dutch only for rule="linear")
+    # accumulating | dutch (rule="linear" only): the dutch trace of true online TD(lambda) with alpha = lr_critic;
+    # the update stays delta z through Adam (true online TD's (v - v_old) correction is not applied).
+    critic_trace: str = "accumulating"
     total_steps: int = 300_000
     eval_every: int = 10_000
     eval_episodes: int = 10
