@@ -88,12 +88,12 @@ def train_run(
     init = jax.jit(blocked_vmap(learner.init, n_seeds, None))
     evaluate = jax.jit(blocked_vmap(learner.evaluate, n_seeds, seed_block))
     state = init(keys)
+    m0 = jax.device_get(evaluate(state))
+    append_metrics(out / "metrics.csv", {k: np.asarray(v)[:, None] for k, v in m0._asdict().items()}, seed_ids)
     segment = jax.jit(blocked_vmap(learner.segment, n_seeds, seed_block), donate_argnums=0).lower(state).compile()
     log(f"[dynjax] {algo} on {config.env_id} (mask={config.obs_mask}), {n_seeds} seeds x {config.total_steps} steps; "
         f"compiled in {time.perf_counter() - t0:.1f}s, first training step at {time.perf_counter() - START:.1f}s "
         f"after start")
-    m0 = jax.device_get(evaluate(state))
-    append_metrics(out / "metrics.csv", {k: np.asarray(v)[:, None] for k, v in m0._asdict().items()}, seed_ids)
     t_start, steps_done = time.perf_counter(), 0
     for k in range(n_segments):
         state, m = segment(state)

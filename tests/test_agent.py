@@ -24,12 +24,15 @@ def test_same_key_gives_bit_identical_metrics(tiny_train):
 
 
 def test_vmapped_seeds_equal_seeds_run_one_by_one(tiny_train):
+    """Same metrics; parameters equal to float rounding (a batched matvec may sum in another order, and
+    over long runs such differences grow as in any chaotic system)."""
     keys = jax.random.split(jax.random.key(0), 3)
-    _, batched = jax.jit(jax.vmap(make_train(RTRRLConfig(**TINY))))(keys)
+    b_state, batched = jax.jit(jax.vmap(make_train(RTRRLConfig(**TINY))))(keys)
     for i in range(3):
-        _, single = tiny_train(keys[i])
-        np.testing.assert_allclose(batched.eval_return[i], single.eval_return, rtol=1e-5)
+        s_state, single = tiny_train(keys[i])
+        np.testing.assert_array_equal(batched.eval_return[i], single.eval_return)
         np.testing.assert_array_equal(batched.step[i], single.step)
+        np.testing.assert_allclose(b_state.theta[i], s_state.theta, rtol=1e-5, atol=1e-5)
 
 
 def test_hyperparameters_can_be_vmapped():
@@ -100,6 +103,7 @@ def test_truncation_bootstraps_termination_does_not(env_id, env_args, flag):
         (dict(obs_mask="0,9"), "obs_mask"),
         (dict(hidden_size=0), "hidden_size"),
         (dict(total_steps=-5), "total_steps"),
+        (dict(total_steps=25_000, eval_every=10_000), "multiple of eval_every"),
         (dict(hparams=RTRRLHParams(lr_actor=float("nan"))), "lr_actor"),
         (dict(hparams=RTRRLHParams(lr_rnn=float("inf"))), "lr_rnn"),
         (dict(hparams=RTRRLHParams(gamma=1.5)), "gamma"),

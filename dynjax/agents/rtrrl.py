@@ -105,8 +105,8 @@ class RTRRLConfig:
         check_choice("critic_trace", self.critic_trace, ("accumulating", "dutch"))
         if self.critic_trace == "dutch" and self.rule != "linear":
             raise ValueError("critic_trace: 'dutch' needs a linear critic on fixed features (rule='linear')")
-        if self.total_steps < self.eval_every:
-            raise ValueError(f"total_steps ({self.total_steps}) must be >= eval_every ({self.eval_every})")
+        if self.total_steps % self.eval_every:
+            raise ValueError(f"total_steps ({self.total_steps}) must be a multiple of eval_every ({self.eval_every})")
         hp = self.hparams
         for name in ("lr_actor", "lr_critic", "lr_rnn", "dt", "tau_min", "tau_init_low", "tau_init_high"):
             check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, low_open=True)
