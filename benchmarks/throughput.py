@@ -35,7 +35,7 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
     import numpy as np
 
     from dynjax import RTRRLConfig, make_learner
-    from dynjax.batching import blocked_vmap
+    from dynjax.batching import auto_block, blocked_vmap, state_bytes
 
     steps = int(min(CADENCE, max(100, 4_000_000 // (S * max(1, (N // 32) ** 2) * (16 if rule == "rtrl" else 1)))))
     cfg = RTRRLConfig(env_id=env_id, obs_mask=mask, hidden_size=N, rule=rule, total_steps=steps, eval_every=steps)
@@ -44,6 +44,8 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
     def train_chunk(s):
         return jax.lax.scan(lambda c, _: (learner.step(c)[0], None), s, None, length=steps)[0]
 
+    if block <= 0:
+        block = auto_block(state_bytes(jax.eval_shape(learner.init, jax.random.key(0))), S)
     init = jax.jit(jax.vmap(learner.init))
     chunk = jax.jit(blocked_vmap(train_chunk, S, block), donate_argnums=0)
     evaluate = jax.jit(blocked_vmap(learner.evaluate, S, block))
@@ -70,7 +72,7 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
     train_rate = S * steps / float(np.median(times))
     t_seg = S * CADENCE / train_rate + eval_s
     return {
-        "S": S, "N": N, "rule": rule, "steps_timed": steps, "train_rate": train_rate, "eval_s": eval_s,
+        "S": S, "N": N, "rule": rule, "steps_timed": steps, "block": block, "train_rate": train_rate, "eval_s": eval_s,
         "effective_rate": S * CADENCE / t_seg, "compile_s": compile_s,
         "flops_per_seed_step": float(cost.get("flops", float("nan"))) / S,
         "bytes_per_seed_step": float(cost.get("bytes accessed", float("nan"))) / S,
@@ -201,7 +203,8 @@ def main() -> None:
     ap.add_argument("--env", default="CartPole-v1")
     ap.add_argument("--mask", default="even")
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seed-block", type=int, default=256, help="seeds vmapped per block (dynjax.batching)")
+    ap.add_argument("--seed-block", type=int, default=0,
+                    help="seeds vmapped per block; 0 = sized to the cache as `dynjax train` does (dynjax.batching)")
     ap.add_argument("--full", action="store_true", help="the S x N cost-model grid (S up to 4096, N 16..128)")
     ap.add_argument("--out", type=Path, default=RESULTS / "throughput.md")
     ap.add_argument("--sweep", action="store_true", help="also time a 256-seed x 100k-step run end to end")

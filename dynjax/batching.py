@@ -4,16 +4,37 @@ jit(vmap(f)) over S seeds advances all S learners one step at a time; once the S
 (parameters, Adam moments, traces: about 32 kB per seed at N = 32) outgrows the CPU caches, every step
 streams it from main memory and the rate per seed falls. `blocked_vmap` runs blocks of `block` seeds one
 after another (lax.map over blocks of vmap), so each block's working set stays cache-resident for the
-whole segment. Results are identical to plain vmap: the learners are independent.
+whole segment. `auto_block` sizes blocks by bytes (a learner's state grows ~N^2 with hidden size N), so
+N = 32 runs 256 seeds per block and N = 128 sixteen. Results equal plain vmap: the learners are independent.
 """
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import jax
+import numpy as np
 
 T = TypeVar("T")
+
+
+CACHE_BUDGET_BYTES = 8 << 20  # a quarter of this 2-core CPU's 32 MB L3: leaves room for XLA's temporaries
+
+
+def state_bytes(abstract_state: Any) -> int:
+    """Bytes of one learner's carried state (a pytree of arrays or ShapeDtypeStructs)."""
+    def nbytes(x: Any) -> int:
+        n = int(np.prod(x.shape, dtype=np.int64))
+        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            return n * 8  # a threefry key is two uint32 words
+        return n * np.dtype(x.dtype).itemsize
+
+    return sum(nbytes(x) for x in jax.tree.leaves(abstract_state))
+
+
+def auto_block(bytes_per_seed: int, n_seeds: int, budget: int = CACHE_BUDGET_BYTES) -> int:
+    """Seeds per block so that a block's state fits `budget` bytes (at least 1, at most n_seeds)."""
+    return block_size_for(n_seeds, max(1, budget // max(bytes_per_seed, 1)))
 
 
 def block_size_for(n_seeds: int, block: int) -> int:

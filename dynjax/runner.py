@@ -17,12 +17,9 @@ import numpy as np
 
 from dynjax import START
 from dynjax.agents.rtrrl import RTRRLConfig, make_learner
-from dynjax.batching import blocked_vmap
+from dynjax.batching import auto_block, blocked_vmap, state_bytes
 from dynjax.config import check_positive_int
 from dynjax.results import append_metrics, plot_learning_curve, read_metrics, summarize, write_json
-
-
-DEFAULT_SEED_BLOCK = 256
 
 
 def enable_compilation_cache(cache_dir: str | None = None) -> str:
@@ -69,12 +66,13 @@ def train_run(
     out: Path,
     seed: int = 0,
     algo: str = "rtrrl",
-    seed_block: int | None = DEFAULT_SEED_BLOCK,
+    seed_block: int | None = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> dict[str, Any]:
     """Train `n_seeds` independent learners (seeds seed, seed+1, ...) and write the run directory.
 
-    Seeds are vmapped in blocks of `seed_block` (see dynjax.batching); results do not depend on it."""
+    Seeds are vmapped in blocks of `seed_block` (default: sized to the cache by dynjax.batching.auto_block);
+    results do not depend on it."""
     check_positive_int("seeds", n_seeds)
     learner = make_learner(config)  # validates the config before anything compiles
     record = {"algo": algo, "seeds": n_seeds, "seed": seed, "config": config_to_json(config)}
@@ -83,6 +81,8 @@ def train_run(
     n_segments = config.total_steps // config.eval_every
     seed_ids = list(range(seed, seed + n_seeds))
     keys = jax.vmap(jax.random.key)(jnp.asarray(seed_ids, jnp.uint32))
+    if seed_block is None:
+        seed_block = auto_block(state_bytes(jax.eval_shape(learner.init, keys[0])), n_seeds)
 
     t0 = time.perf_counter()
     init = jax.jit(blocked_vmap(learner.init, n_seeds, None))
