@@ -14,13 +14,11 @@ to 50M steps with early stopping) beside ours.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from pathlib import Path
 
-from dynjax import RTRRLConfig
-from dynjax.runner import config_to_json, train_run
+from dynjax.sweep import run_sweep, spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -50,17 +48,23 @@ def slug(text: str) -> str:
 
 
 def run_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, root: Path) -> dict:
+    """One table cell as a `dynjax` sweep of one configuration; a finished or interrupted cell with the same
+    spec is reused / resumed by the sweep runner, a cell from another budget is removed first."""
     fields, _, _ = TASKS[task]
-    cfg = RTRRLConfig(rule=ALGOS[algo], total_steps=steps, eval_every=eval_every, **fields)
+    fields = dict(fields)
+    env_args = dict(fields.pop("env_args", ()))
+    rule = ALGOS[algo]
+    config = fields | {"total_steps": steps, "eval_every": eval_every} | ({} if rule == "linear" else {"rule": rule})
+    spec = spec_from_dict({"algo": "linear-td" if rule == "linear" else "rtrrl", "seeds": seeds,
+                           "config": config, "env_args": env_args})
     out = root / f"{slug(task)}--{slug(algo)}"
-    summary_path = out / "summary.json"
-    record = {"algo": "linear-td" if ALGOS[algo] == "linear" else "rtrrl", "seeds": seeds, "seed": 0,
-              "config": config_to_json(cfg)}
-    if (out / "config.json").exists():
-        if summary_path.exists() and json.loads((out / "config.json").read_text()) == json.loads(json.dumps(record)):
-            return json.loads(summary_path.read_text())
-        shutil.rmtree(out)  # this benchmark's own cell, from another budget or an interrupted run
-    return train_run(cfg, seeds, out, algo=record["algo"])
+    try:
+        return run_sweep(spec, out)
+    except ValueError as e:
+        if "different sweep" not in str(e) and "not a dynjax run directory" not in str(e):
+            raise
+        shutil.rmtree(out)  # this benchmark's own cell, from another budget or an older layout
+        return run_sweep(spec, out)
 
 
 def fmt(stats: dict) -> str:

@@ -49,13 +49,14 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
     init = jax.jit(jax.vmap(learner.init))
     chunk = jax.jit(blocked_vmap(train_chunk, S, block), donate_argnums=0)
     evaluate = jax.jit(blocked_vmap(learner.evaluate, S, block))
-    step = blocked_vmap(learner.step, S, block)
     state = init(jax.random.split(jax.random.key(0), S))
     t0 = time.perf_counter()
     compiled = chunk.lower(state).compile()
     compile_s = time.perf_counter() - t0
-    cost = jax.jit(step).lower(state).compile().cost_analysis()
+    one = jax.tree.map(lambda x: x[0], state)  # XLA's cost of ONE learner's step (the per-seed-step work)
+    cost = jax.jit(learner.step).lower(one).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    bytes_state = state_bytes(one)
     state = compiled(state)
     jax.block_until_ready(state)
     times = []
@@ -74,19 +75,18 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
     return {
         "S": S, "N": N, "rule": rule, "steps_timed": steps, "block": block, "train_rate": train_rate, "eval_s": eval_s,
         "effective_rate": S * CADENCE / t_seg, "compile_s": compile_s,
-        "flops_per_seed_step": float(cost.get("flops", float("nan"))) / S,
-        "bytes_per_seed_step": float(cost.get("bytes accessed", float("nan"))) / S,
+        "flops_per_seed_step": float(cost.get("flops", float("nan"))),
+        "bytes_per_seed_step": float(cost.get("bytes accessed", float("nan"))),
+        "state_bytes": bytes_state,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "devices": str(jax.devices()[0].platform), "jax": jax.__version__,
     }
 
 
 def machine_limits() -> dict:
-    """Memory bandwidth (streaming a*x+y over 256 MB), matmul flop rate, and the cost of one iteration of
-    a trivial lax.scan (the floor any per-step program pays on this machine)."""
+    """Main-memory bandwidth (streaming a*x+y over 256 MB) and matmul flop rate, measured now."""
     import jax
     import jax.numpy as jnp
-    import numpy as np
 
     def best_of(f, *a, reps=5):
         jax.block_until_ready(f(*a))
@@ -99,28 +99,34 @@ def machine_limits() -> dict:
 
     n = 32 * 1024 * 1024
     x, y = jnp.ones(n), jnp.ones(n)
-    triad = jax.jit(lambda x, y: 1.5 * x + y)
-    bw = 3 * 4 * n / best_of(triad, x, y)
+    bw = 3 * 4 * n / best_of(jax.jit(lambda x, y: 1.5 * x + y), x, y)
     a = jnp.ones((2048, 2048))
     flops = 2 * 2048**3 / best_of(jax.jit(lambda a: a @ a), a)
-    steps = 100_000
-    loop = jax.jit(lambda c: jax.lax.scan(lambda c, _: (c * 1.0001 + 1.0, None), c, None, length=steps)[0])
-    step_s = best_of(loop, jnp.ones(()), reps=3) / steps
-    return {"bandwidth_Bps": bw, "flops_per_s": flops, "scan_step_s": step_s}
+    return {"bandwidth_Bps": bw, "flops_per_s": flops}
+
+
+LLC_BYTES = 32 << 20  # last-level cache of this machine's CPU (lscpu: L3 32 MB)
 
 
 def regime(r: dict, lim: dict) -> str:
-    """Which limit the cell is nearest: bytes/s or flops/s against the machine's, else per-step latency."""
-    step_s = r["S"] / r["train_rate"]
-    bw_frac = r["train_rate"] * r["bytes_per_seed_step"] / lim["bandwidth_Bps"]
+    """What bounds a cell. XLA's 'bytes accessed' counts every operand of every op (mostly cache hits), so
+    main-memory traffic is estimated from the working set instead: once a block of learners' state no longer
+    fits the last-level cache, every step streams it in and out (2 x state bytes per seed-step).
+
+    - dispatch/op-count: few learners per step; the time is the per-op cost of the step's ~hundreds of small
+      kernels, nearly independent of S (per-step time is shown);
+    - bandwidth: the block's state exceeds the cache; fraction of measured stream bandwidth shown;
+    - compute/cache: state cache-resident, many learners per kernel; flop rate against matmul peak shown
+      (the step is element-wise and matrix-vector work, so tens of percent of matmul peak is its ceiling)."""
+    step_us = r["S"] / r["train_rate"] * 1e6
+    working = r["block"] * r["state_bytes"]
     fl_frac = r["train_rate"] * r["flops_per_seed_step"] / lim["flops_per_s"]
-    if bw_frac >= 0.5:
-        return f"bandwidth ({bw_frac:.0%} of stream)"
-    if fl_frac >= 0.5:
-        return f"compute ({fl_frac:.0%} of matmul peak)"
-    if r["S"] <= 4 or step_s < 50 * lim["scan_step_s"]:
-        return f"dispatch/op-count ({step_s * 1e6:.0f} us/step)"
-    return f"cache/bandwidth-mixed ({bw_frac:.0%} stream, {fl_frac:.0%} peak)"
+    if r["block"] <= 4:
+        return f"dispatch/op-count ({step_us:.0f} us/step)"
+    if working > LLC_BYTES:
+        dram = r["train_rate"] * 2 * r["state_bytes"] / lim["bandwidth_Bps"]
+        return f"bandwidth ({dram:.0%} of stream, block {working / 2**20:.0f} MB)"
+    return f"compute/cache ({fl_frac:.0%} of matmul peak, block {working / 2**20:.1f} MB)"
 
 
 def startup(args) -> list[str]:
@@ -132,7 +138,7 @@ def startup(args) -> list[str]:
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as runs:
         env = os.environ.copy() | {"DYNJAX_CACHE_DIR": cache}
         for label in ("cold cache", "warm cache"):
-            cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--steps", "10000", "--out", f"{runs}/r"]
+            cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--steps", "10000", "--out", f"{runs}/{label[:4]}"]
             t0 = time.perf_counter()
             proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
             first = None
@@ -240,20 +246,21 @@ def main() -> None:
         f"JAX {ok[0]['jax'] if ok else '?'}. Median of 3 timed repeats after a warm-up; compile excluded.",
         "Effective rate = S x 10,000 / (time of 10,000 training steps + one evaluation of 10 episodes per seed).", "",
         f"Machine limits measured in the same run: stream bandwidth {lim['bandwidth_Bps'] / 1e9:.1f} GB/s, "
-        f"matmul {lim['flops_per_s'] / 1e9:.0f} GFLOP/s, one trivial lax.scan iteration "
-        f"{lim['scan_step_s'] * 1e6:.2f} us.", "",
-        "| rule | S | N | train seed-steps/s | effective seed-steps/s | eval s | compile s | flops/seed-step | "
-        "bytes/seed-step | peak RSS MB | regime |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"matmul {lim['flops_per_s'] / 1e9:.0f} GFLOP/s. flops and bytes per seed-step: XLA's cost analysis of one "
+        "learner's step (bytes = operands of every op, mostly cache traffic); state = one learner's carried state.",
+        "",
+        "| rule | S | N | block | train seed-steps/s | effective seed-steps/s | eval s | compile s | flops/seed-step | "
+        "bytes/seed-step | state kB | peak RSS MB | regime |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['rule']} | {r['S']} | {r['N']} | error: {r['error']} | | | | | | | |")
+            lines.append(f"| {r['rule']} | {r['S']} | {r['N']} | | error: {r['error']} | | | | | | | | |")
             continue
         lines.append(
-            f"| {r['rule']} | {r['S']} | {r['N']} | {r['train_rate']:,.0f} | {r['effective_rate']:,.0f} | "
+            f"| {r['rule']} | {r['S']} | {r['N']} | {r['block']} | {r['train_rate']:,.0f} | {r['effective_rate']:,.0f} | "
             f"{r['eval_s']:.3f} | {r['compile_s']:.1f} | {r['flops_per_seed_step']:,.0f} | "
-            f"{r['bytes_per_seed_step']:,.0f} | {r['peak_rss_mb']:.0f} | {regime(r, lim)} |")
+            f"{r['bytes_per_seed_step']:,.0f} | {r['state_bytes'] / 1e3:.1f} | {r['peak_rss_mb']:.0f} | {regime(r, lim)} |")
     lines += ["", "Growth of cost per seed-step with N (cost ~ N^p):", "", "| rule | S | N | p |", "|---|---|---|---|"]
     lines += growth_exponents(rows)
     if args.reference_table:

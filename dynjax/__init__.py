@@ -1,11 +1,20 @@
-"""dynjax: recurrent RL agents whose dynamics are the object of study, in pure JAX."""
+"""dynjax: recurrent RL agents whose dynamics are the object of study, in pure JAX.
+
+The public names are imported lazily, so that `dynjax.cli` can join a multi-process run
+(jax.distributed.initialize) before anything, gymnax included, touches a JAX backend.
+"""
 
 import time
 
 START = time.perf_counter()  # when dynjax was first imported: start-up times are measured from here
 
-
-from dynjax.agents import RTRRLConfig, RTRRLHParams, make_learner, make_train
-
 __version__ = "0.1.0"
 __all__ = ["RTRRLConfig", "RTRRLHParams", "make_learner", "make_train", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from dynjax import agents
+
+        return getattr(agents, name)
+    raise AttributeError(f"module 'dynjax' has no attribute {name!r}")

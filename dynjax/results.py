@@ -1,4 +1,4 @@
-"""Run directories: metrics.csv (evaluation point x seed), summary.json, learning-curve plot.
+"""Run directories: metrics.csv (configuration x seed x evaluation point), summaries, plots.
 
 Summaries are over seeds that never diverged: a seed whose parameters became non-finite is listed with the
 step it diverged at and is excluded from the medians, never averaged in.
@@ -10,11 +10,11 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-METRIC_FIELDS = ("step", "seed", "eval_return", "train_return", "diverged")
+METRIC_FIELDS = ("config", "seed", "step", "eval_return", "train_return", "diverged", "diverged_at")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -24,9 +24,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def append_metrics(path: Path, metrics: Mapping[str, np.ndarray], seed_ids: Iterable[int]) -> None:
-    """Append rows for metrics of shape (seeds, points) to metrics.csv (writing the header on first use)."""
-    seed_ids = list(seed_ids)
+def append_metrics(path: Path, metrics: Mapping[str, np.ndarray], config_ids: Iterable[int],
+                   seed_ids: Iterable[int]) -> None:
+    """Append rows for metrics of shape (learners, points) to metrics.csv (header on first use); learner i is
+    configuration config_ids[i], seed seed_ids[i]."""
+    config_ids, seed_ids = list(config_ids), list(seed_ids)
     new = not path.exists()
     with path.open("a", newline="") as f:
         w = csv.writer(f)
@@ -34,77 +36,150 @@ def append_metrics(path: Path, metrics: Mapping[str, np.ndarray], seed_ids: Iter
             w.writerow(METRIC_FIELDS)
         steps = np.asarray(metrics["step"])
         for p in range(steps.shape[1]):
-            for i, seed in enumerate(seed_ids):
-                w.writerow([int(steps[i, p]), seed, f"{float(metrics['eval_return'][i, p]):.6g}",
-                            f"{float(metrics['train_return'][i, p]):.6g}", int(bool(metrics["diverged"][i, p]))])
+            for i, (cid, seed) in enumerate(zip(config_ids, seed_ids)):
+                w.writerow([int(cid), int(seed), int(steps[i, p]), f"{float(metrics['eval_return'][i, p]):.6g}",
+                            f"{float(metrics['train_return'][i, p]):.6g}", int(bool(metrics["diverged"][i, p])),
+                            int(metrics["diverged_at"][i, p])])
         f.flush()
         os.fsync(f.fileno())
 
 
-def read_metrics(path: Path) -> dict[str, np.ndarray]:
-    """metrics.csv back as arrays of shape (seeds, points), seeds in ascending id order."""
-    rows = list(csv.DictReader(path.open()))
-    seeds = sorted({int(r["seed"]) for r in rows})
+def drop_metrics_after(path: Path, config_ids: Iterable[int], seed_ids: Iterable[int], step: int) -> None:
+    """Remove the rows of these learners with step > `step` (rows written after the checkpoint a run resumes
+    from), atomically."""
+    if not path.exists():
+        return
+    learners = {(int(c), int(s)) for c, s in zip(config_ids, seed_ids)}
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    keep = [rows[0]] + [r for r in rows[1:] if (int(r[0]), int(r[1])) not in learners or int(r[2]) <= step]
+    if len(keep) != len(rows):
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", newline="") as f:
+            csv.writer(f).writerows(keep)
+        os.replace(tmp, path)
+
+
+def read_metrics(path: Path, config: int | None = None) -> dict[str, np.ndarray]:
+    """metrics.csv back as arrays of shape (learners, points), learners sorted by (config, seed); `config`
+    selects one configuration. Points missing for a learner (other budgets in one sweep) are nan."""
+    rows = [r for r in csv.DictReader(path.open()) if config is None or int(r["config"]) == config]
+    learners = sorted({(int(r["config"]), int(r["seed"])) for r in rows})
     steps = sorted({int(r["step"]) for r in rows})
-    s_idx = {s: i for i, s in enumerate(seeds)}
+    l_idx = {k: i for i, k in enumerate(learners)}
     p_idx = {s: i for i, s in enumerate(steps)}
-    out = {k: np.full((len(seeds), len(steps)), np.nan) for k in ("eval_return", "train_return", "diverged")}
+    out = {k: np.full((len(learners), len(steps)), np.nan) for k in ("eval_return", "train_return", "diverged")}
+    out["diverged_at"] = np.full((len(learners), len(steps)), -1, np.int64)
     for r in rows:
-        i, p = s_idx[int(r["seed"])], p_idx[int(r["step"])]
+        i, p = l_idx[(int(r["config"]), int(r["seed"]))], p_idx[int(r["step"])]
         for k in out:
             out[k][i, p] = float(r[k])
-    out["step"] = np.broadcast_to(np.asarray(steps), (len(seeds), len(steps))).copy()
-    out["seed"] = np.asarray(seeds)
+    out["step"] = np.broadcast_to(np.asarray(steps), (len(learners), len(steps))).copy()
+    out["config"] = np.asarray([c for c, _ in learners], np.int64)
+    out["seed"] = np.asarray([s for _, s in learners], np.int64)
     return out
 
 
-def _stats(x: np.ndarray) -> dict[str, float | None]:
+def bootstrap_ci(x: np.ndarray, level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of x (resampling seeds; fixed RNG: reproducible)."""
+    rng = np.random.default_rng(seed)
+    means = rng.choice(x, size=(n_boot, x.size), replace=True).mean(axis=1)
+    lo, hi = np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _stats(x: np.ndarray) -> dict[str, Any]:
     if x.size == 0:
-        return {"median": None, "q25": None, "q75": None, "iqr": None, "n": 0}
+        return {"median": None, "q25": None, "q75": None, "iqr": None, "mean": None, "ci95": None, "n": 0}
     q25, med, q75 = np.percentile(x, [25, 50, 75])
-    return {"median": float(med), "q25": float(q25), "q75": float(q75), "iqr": float(q75 - q25), "n": int(x.size)}
+    return {"median": float(med), "q25": float(q25), "q75": float(q75), "iqr": float(q75 - q25),
+            "mean": float(np.mean(x)), "ci95": list(bootstrap_ci(x)), "n": int(x.size)}
+
+
+def diverged_mask(metrics: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Learners that diverged at any point (flag set or a non-finite evaluation)."""
+    ev = np.asarray(metrics["eval_return"], dtype=float)
+    present = ~np.isnan(np.asarray(metrics["diverged"], dtype=float))
+    return (np.asarray(metrics["diverged"]) == 1).any(axis=1) | (~np.isfinite(ev) & present).any(axis=1)
 
 
 def summarize(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Median / IQR of final and best evaluation return over the seeds that did not diverge."""
+    """Median / IQR / mean with 95% bootstrap CI of final and best evaluation return over the learners that
+    did not diverge; diverged learners are listed with the step they diverged at."""
     ev = np.asarray(metrics["eval_return"], dtype=float)
-    diverged = np.asarray(metrics["diverged"]).astype(bool)
     steps = np.asarray(metrics["step"])
     seeds = np.asarray(metrics.get("seed", np.arange(ev.shape[0])))
-    bad = diverged.any(axis=1) | ~np.isfinite(ev).all(axis=1)
-    first_bad = [int(steps[i][np.argmax(diverged[i] | ~np.isfinite(ev[i]))]) for i in range(ev.shape[0])]
+    bad = diverged_mask(metrics)
+    at = np.asarray(metrics.get("diverged_at", np.full(ev.shape, -1)))
     ok = ev[~bad]
+
+    def where_bad(i: int) -> int:
+        if (at[i] >= 0).any():
+            return int(at[i][at[i] >= 0].min())
+        return int(steps[i][np.argmax((np.asarray(metrics["diverged"][i]) == 1) | ~np.isfinite(ev[i]))])
+
     return {
         "seeds": int(ev.shape[0]),
         "final_eval": _stats(ok[:, -1] if ok.size else ok),
-        "best_eval": _stats(ok.max(axis=1) if ok.size else ok),
+        "best_eval": _stats(np.nanmax(ok, axis=1) if ok.size else ok),
         "steps": int(steps.max()),
-        "diverged": [{"seed": int(seeds[i]), "step": first_bad[i]} for i in np.flatnonzero(bad)],
+        "diverged": [{"seed": int(seeds[i]), "step": where_bad(i)} for i in np.flatnonzero(bad)],
     }
 
 
-def plot_learning_curve(metrics: Mapping[str, np.ndarray], path: Path, title: str) -> None:
-    """Median and IQR band of the evaluation return over non-diverged seeds, against environment steps."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ev = np.asarray(metrics["eval_return"], dtype=float)
-    bad = np.asarray(metrics["diverged"]).astype(bool).any(axis=1) | ~np.isfinite(ev).all(axis=1)
-    steps = np.asarray(metrics["step"])[0]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ok = ev[~bad]
-    if ok.size:
-        q25, med, q75 = np.percentile(ok, [25, 50, 75], axis=0)
-        ax.plot(steps, med, label=f"median over {ok.shape[0]} seeds")
-        ax.fill_between(steps, q25, q75, alpha=0.3, label="IQR")
-    if bad.any():
-        ax.plot([], [], " ", label=f"{int(bad.sum())} diverged seed(s) excluded")
+    return plt
+
+
+def plot_learning_curves(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], path: Path, title: str) -> None:
+    """Per configuration: median and IQR band of the evaluation return over non-diverged seeds, against
+    environment steps (diverged learners are counted in the legend, not drawn)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, metrics in curves:
+        ev = np.asarray(metrics["eval_return"], dtype=float)
+        bad = diverged_mask(metrics)
+        steps = np.asarray(metrics["step"])[0]
+        ok = ev[~bad]
+        note = f", {int(bad.sum())} diverged" if bad.any() else ""
+        if ok.size:
+            q25, med, q75 = np.nanpercentile(ok, [25, 50, 75], axis=0)
+            line, = ax.plot(steps, med, label=f"{label} (median of {ok.shape[0]}{note})")
+            ax.fill_between(steps, q25, q75, alpha=0.25, color=line.get_color())
+        else:
+            ax.plot([], [], " ", label=f"{label}: all {ev.shape[0]} diverged")
     ax.set_xlabel("environment steps per seed")
-    ax.set_ylabel("evaluation return")
+    ax.set_ylabel("evaluation return (median, IQR band)")
     ax.set_title(title)
-    ax.legend(loc="best")
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_final_vs(name: str, series: Mapping[str, Sequence[tuple[float, dict[str, Any]]]], path: Path) -> None:
+    """Median final evaluation return (IQR error bars) against one swept hyperparameter; one series per
+    combination of the other swept values."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, points in series.items():
+        pts = sorted((x, st) for x, st in points if st["median"] is not None)
+        if not pts:
+            continue
+        x = np.asarray([p[0] for p in pts])
+        med = np.asarray([p[1]["median"] for p in pts])
+        err = np.asarray([[p[1]["median"] - p[1]["q25"], p[1]["q75"] - p[1]["median"]] for p in pts]).T
+        ax.errorbar(x, med, yerr=err, marker="o", capsize=3, label=label or None)
+    ax.set_xlabel(name)
+    ax.set_ylabel("final evaluation return (median, IQR)")
+    if any(series):
+        ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -126,8 +126,12 @@ def test_non_finite_parameters_are_flagged_as_diverged():
     learner = make_learner(RTRRLConfig(hidden_size=8, **TINY))
     s = jax.jit(learner.init)(jax.random.key(0))
     s = s._replace(theta=s.theta.at[0].set(jnp.nan))
-    s, m = jax.jit(learner.segment)(s)
-    assert bool(m.diverged) and int(s.diverged_at) == TINY["eval_every"]
+    s1, m = jax.jit(learner.segment)(s)
+    # the first TD error is already non-finite: flagged at step 1, and the learner is frozen (its state is
+    # the segment's starting state; only the step counter advances)
+    assert bool(m.diverged) and int(m.diverged_at) == 1 == int(s1.diverged_at)
+    assert int(s1.step) == TINY["eval_every"]
+    np.testing.assert_array_equal(np.asarray(s1.z), np.asarray(s.z))
 
 
 def test_blocked_and_single_seed_programs_equal_plain_vmap():

@@ -1,16 +1,18 @@
 """Smoke versions of the benchmark scripts: they run end to end on tiny budgets and write their tables."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ENV = os.environ.copy() | {"PYTHONPATH": str(ROOT)}  # the checkout, installed or not
 
 
 def test_rtrrl_table_quick(tmp_path):
     out = tmp_path / "table"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "rtrrl_table.py"), "--quick", "--out", str(out),
-                    "--tasks", "MemoryChain-4", "--algos", "RTRRL-RFLO", "linear TD(lambda)"], check=True, cwd=ROOT)
+                    "--tasks", "MemoryChain-4", "--algos", "RTRRL-RFLO", "linear TD(lambda)"], check=True, cwd=ROOT, env=ENV)
     table = (tmp_path / "table.md").read_text()
     assert "| MemoryChain-4 | RTRRL-RFLO | 20,000 |" in table and "| 1.0 |" in table
     assert (out / "memorychain-4--rtrrl-rflo" / "plots" / "learning_curve.png").exists()
@@ -19,6 +21,14 @@ def test_rtrrl_table_quick(tmp_path):
 def test_throughput_quick(tmp_path):
     out = tmp_path / "tp.md"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--quick", "--out", str(out)],
-                   check=True, cwd=ROOT)
+                   check=True, cwd=ROOT, env=ENV)
     text = out.read_text()
     assert "| rflo | 16 | 32 |" in text and "regime" in text
+
+
+def test_scaling_quick(tmp_path):
+    out = tmp_path / "scaling.md"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scaling.py"), "--quick", "--out", str(out)],
+                   check=True, cwd=ROOT, env=ENV)
+    text = out.read_text()
+    assert "## Weak scaling" in text and "| 2 | 16 |" in text and "## Peak host memory" in text

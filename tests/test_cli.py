@@ -13,14 +13,16 @@ def test_train_writes_run_directory(tmp_path):
     argv = ["train", "rtrrl", "--seeds", "2", "--steps", "600", "--eval-every", "300", "--eval-episodes", "2",
             "--hidden", "8", "--out", str(out), "--no-compile-cache"]
     assert main(argv) == 0
-    for name in ("config.json", "metrics.csv", "summary.json", "plots/learning_curve.png"):
+    for name in ("sweep.json", "metrics.csv", "summary.json", "summary.md", "plots/learning_curve.png"):
         assert (out / name).exists(), name
     m = read_metrics(out / "metrics.csv")
     assert m["eval_return"].shape == (2, 3)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_eval"]["n"] == 2 and summary["diverged"] == []
-    # the same command again reuses the directory; a different one is refused
+    # the same command again finds the run finished (nothing recomputed, same metrics); a different one is refused
+    before = (out / "metrics.csv").read_text()
     assert main(argv) == 0
+    assert (out / "metrics.csv").read_text() == before
     assert main(argv[:-3] + ["--hidden", "9", "--out", str(out), "--no-compile-cache"]) == 2
 
 

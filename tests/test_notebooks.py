@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_tour_runs():
-    env = os.environ.copy() | {"DYNJAX_TOUR_STEPS": "2000"}
+    env = os.environ.copy() | {"DYNJAX_TOUR_STEPS": "2000", "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, str(ROOT / "notebooks" / "tour.py")], check=True, capture_output=True,
                          text=True, env=env, cwd=ROOT)
     assert "RTRL: relative error vs BPTT" in out.stdout

@@ -140,14 +140,15 @@ class LearnerState(NamedTuple):
     hp: RTRRLHParams
     step: Array  # environment steps taken
     ep_return: Array  # return of the running training episode
-    diverged_at: Array  # first step at which theta was non-finite (-1: never)
+    diverged_at: Array  # first step with a non-finite TD error or parameter (-1: never); the learner is frozen
 
 
 class EvalMetrics(NamedTuple):
     step: Array  # environment steps at this evaluation point
     eval_return: Array  # mean return of the evaluation episodes
     train_return: Array  # mean return of training episodes finished since the last point (nan if none)
-    diverged: Array  # theta non-finite at this point
+    diverged: Array  # this learner has diverged (and is frozen) by this point
+    diverged_at: Array  # step of its first non-finite TD error or parameter (-1: never)
 
 
 class StepInfo(NamedTuple):
@@ -362,19 +363,24 @@ def make_learner(config: RTRRLConfig) -> Learner:
 
         returns = jax.vmap(episode)(keys)
         return EvalMetrics(step=s.step, eval_return=jnp.mean(returns), train_return=jnp.full((), jnp.nan),
-                           diverged=s.diverged_at >= 0)
+                           diverged=s.diverged_at >= 0, diverged_at=s.diverged_at)
 
-    def segment(s: LearnerState) -> tuple[LearnerState, EvalMetrics]:
+    def segment(s0: LearnerState) -> tuple[LearnerState, EvalMetrics]:
+        """eval_every online steps, then an evaluation. A learner whose TD error or parameters became
+        non-finite is frozen: it keeps the (finite) state it had at the start of the segment in which it
+        diverged, so it cannot poison anything, and reports the step of the first non-finite value."""
         def body(carry, _):
-            s, ret_sum, ret_count = carry
+            s, ret_sum, ret_count, bad_at = carry
             s, info = train_step(s)
             done = ~jnp.isnan(info.episode_return)
-            return (s, ret_sum + jnp.where(done, info.episode_return, 0.0), ret_count + done), None
+            bad_at = jnp.where((bad_at < 0) & ~jnp.isfinite(info.delta), s.step, bad_at)
+            return (s, ret_sum + jnp.where(done, info.episode_return, 0.0), ret_count + done, bad_at), None
 
-        (s, ret_sum, ret_count), _ = jax.lax.scan(
-            body, (s, jnp.zeros(()), jnp.zeros((), jnp.int32)), None, length=config.eval_every)
-        finite = jnp.all(jnp.isfinite(s.theta))
-        s = s._replace(diverged_at=jnp.where((s.diverged_at < 0) & ~finite, s.step, s.diverged_at))
+        (s, ret_sum, ret_count, bad_at), _ = jax.lax.scan(
+            body, (s0, jnp.zeros(()), jnp.zeros((), jnp.int32), s0.diverged_at), None, length=config.eval_every)
+        bad_at = jnp.where((bad_at < 0) & ~jnp.all(jnp.isfinite(s.theta)), s.step, bad_at)
+        frozen = bad_at >= 0
+        s = jax.tree.map(lambda old, new: jnp.where(frozen, old, new), s0, s)._replace(step=s.step, diverged_at=bad_at)
         m = evaluate(s)
         train_return = jnp.where(ret_count > 0, ret_sum / jnp.maximum(ret_count, 1), jnp.nan)
         return s, m._replace(train_return=train_return)

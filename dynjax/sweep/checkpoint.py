@@ -1,0 +1,53 @@
+"""Checkpoints of the complete learner state (parameters, optimiser, traces, environment state, keys) with orbax.
+
+One orbax CheckpointManager per unit of work (program x seed batch), indexed by the number of finished chunks.
+Saves are synchronous and atomic (orbax writes a temporary directory and renames it), so a process killed at
+any point leaves the last complete chunk behind. Typed PRNG keys are stored as their raw key data and
+re-wrapped on restore; arrays come back with the sharding of the abstract target, on however many processes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+
+def _is_key(x: Any) -> bool:
+    return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _unwrap_keys(tree: Any) -> Any:
+    return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
+
+
+class ChunkCheckpoints:
+    """save(chunk, state) / latest() / restore(chunk, like) for one unit of a sweep."""
+
+    def __init__(self, directory: Path, keep: int = 2):
+        options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=True)
+        self._mgr = ocp.CheckpointManager(Path(directory).absolute(), options=options)
+
+    def latest(self) -> int | None:
+        return self._mgr.latest_step()
+
+    def save(self, chunk: int, state: Any) -> None:
+        self._mgr.save(chunk, args=ocp.args.StandardSave(_unwrap_keys(state)))
+        self._mgr.wait_until_finished()
+
+    def restore(self, chunk: int, like: Any) -> Any:
+        """Restore chunk `chunk` into the structure, dtypes and shardings of `like` (arrays or abstract)."""
+        def abstract(x):
+            if _is_key(x):
+                data = jax.eval_shape(jax.random.key_data, x)
+                return jax.ShapeDtypeStruct(data.shape, data.dtype, sharding=getattr(x, "sharding", None))
+            return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=getattr(x, "sharding", None))
+
+        raw = self._mgr.restore(chunk, args=ocp.args.StandardRestore(jax.tree.map(abstract, like)))
+        return jax.tree.map(lambda x, r: jax.random.wrap_key_data(r, impl=jax.random.key_impl(x)) if _is_key(x) else r,
+                            like, raw)
+
+    def close(self) -> None:
+        self._mgr.close()

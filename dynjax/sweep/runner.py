@@ -1,0 +1,206 @@
+"""The sweep runner: every training run (one config x S seeds, or a whole grid) goes through here.
+
+For each program of the sweep (dynjax.sweep.spec) and each seed batch of it:
+
+    init (chunk 0: evaluation at step 0)  ->  chunk 1  ->  ...  ->  chunk K
+    chunk = `chunk_evals` x (eval_every training steps + evaluation), one jitted call over all learners
+
+Between chunks the host prints progress (steps, seed-steps/s, ETA, median evaluation return, diverged
+learners), appends the chunk's metrics to metrics.csv and saves an orbax checkpoint of the complete state.
+Running the same command again resumes every unfinished batch from its last checkpoint (metrics rows written
+after that checkpoint are dropped first), so the final results equal an uninterrupted run exactly.
+
+Learners of a batch are laid out over all devices of all processes (dynjax.sweep.devices); a batch holds at
+most `max_learners_per_batch` learners, or as many as fit `memory_budget_bytes` of carried state.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import jax
+import numpy as np
+
+from dynjax import START
+from dynjax.agents.rtrrl import RTRRLHParams, make_learner
+from dynjax.batching import auto_block, state_bytes
+from dynjax.config import check_positive_int
+from dynjax.results import append_metrics, drop_metrics_after, read_metrics, write_json
+from dynjax.sweep.checkpoint import ChunkCheckpoints
+from dynjax.sweep.devices import global_array, learner_mesh, padded_count, sharded, to_host
+from dynjax.sweep.report import write_report
+from dynjax.sweep.spec import Program, SweepSpec, config_label, resolve
+
+Log = Callable[[str], None]
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Batch(NamedTuple):
+    """A slice of one program's learners, run start to finish as one sharded program."""
+
+    program: Program
+    index: int
+    config_ids: np.ndarray  # (n,) global configuration id of each learner
+    seeds: np.ndarray  # (n,) seed of each learner
+    hparams: dict[str, np.ndarray]  # swept name -> (n,) values
+
+
+def _batches(program: Program, spec: SweepSpec, max_learners: int | None, n_devices: int) -> list[Batch]:
+    C, S = len(program.config_ids), spec.seeds
+    cids = np.repeat(np.asarray(program.config_ids), S)
+    seeds = np.tile(np.arange(spec.seed, spec.seed + S), C)
+    names = list(program.hparams[0]) if program.hparams else []
+    hps = {k: np.repeat(np.asarray([c[k] for c in program.hparams], np.float32), S) for k in names}
+    n = C * S
+    size = n if max_learners is None else max(n_devices, max_learners // n_devices * n_devices)
+    return [Batch(program, b, cids[i:i + size], seeds[i:i + size], {k: v[i:i + size] for k, v in hps.items()})
+            for b, i in enumerate(range(0, n, size))]
+
+
+def _learners_per_batch(bytes_per_learner: int, max_learners: int | None, memory_budget: int | None) -> int | None:
+    if memory_budget is None:
+        return max_learners
+    fit = max(1, memory_budget // (3 * bytes_per_learner))  # state in, state out, chunk-start copy
+    return fit if max_learners is None else min(fit, max_learners)
+
+
+def _prepare(out: Path, record: dict[str, Any]) -> None:
+    """Create `out` or accept it only if it holds this very sweep; nothing is overwritten otherwise."""
+    path = out / "sweep.json"
+    if out.exists() and any(out.iterdir()):
+        if not path.exists():
+            raise ValueError(f"out: {out} exists and is not a dynjax run directory; choose another --out")
+        if json.loads(path.read_text()) != json.loads(json.dumps(record)):
+            raise ValueError(f"out: {out} holds a different sweep or run; choose another --out")
+    if jax.process_index() == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(path, record)
+
+
+def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_per_batch: int | None = None,
+              memory_budget_bytes: int | None = None, seed_block: int | None = None, log: Log = _stderr,
+              stop_after_chunks: int | None = None) -> dict[str, Any]:
+    """Run (or resume) a sweep into `out`; returns the summary (also written to summary.json).
+
+    stop_after_chunks: leave after that many chunks of this invocation (an interruption, for tests)."""
+    programs = resolve(spec)  # every config validated before anything compiles
+    check_positive_int("chunk_evals", chunk_evals)
+    for p in programs:
+        n_seg = p.config.total_steps // p.config.eval_every
+        if n_seg % chunk_evals:
+            raise ValueError(f"chunk_evals: {chunk_evals} does not divide the {n_seg} evaluations of "
+                             f"{config_label(p, {}) or 'the run'}")
+    if max_learners_per_batch is not None:
+        check_positive_int("max_learners_per_batch", max_learners_per_batch)
+    out = Path(out)
+    grid = [{"config": cid, "program": p.index, "label": config_label(p, combo), "static": p.static,
+             "hparams": combo} for p in programs for cid, combo in zip(p.config_ids, p.hparams)]
+    _prepare(out, {"spec": spec.to_json(), "chunk_evals": chunk_evals, "grid": grid})
+    is_writer = jax.process_index() == 0
+    mesh = learner_mesh()
+    n_dev = mesh.devices.size
+    metrics_path = out / "metrics.csv"
+    chunks_left = stop_after_chunks
+
+    total_work = sum(len(p.config_ids) * spec.seeds * p.config.total_steps for p in programs)
+    done_work, t_run = 0, time.perf_counter()
+    timing = {"compute_s": 0.0, "io_s": 0.0}  # chunk programs vs metrics + checkpoints between them
+    for program in programs:
+        learner = make_learner(program.config)
+        probe = jax.eval_shape(learner.init, jax.random.key(0))
+        per_learner = state_bytes(probe)
+        limit = _learners_per_batch(per_learner, max_learners_per_batch, memory_budget_bytes)
+        for batch in _batches(program, spec, limit, n_dev):
+            n_real = len(batch.seeds)
+            n = padded_count(n_real, mesh)
+            pad = lambda a: np.concatenate([a, np.repeat(a[:1], n - n_real, axis=0)])  # noqa: E731
+            block = seed_block or auto_block(per_learner, n // n_dev)
+            hp_host = {k: pad(np.full(n_real, float(v), np.float32) if k not in batch.hparams else batch.hparams[k])
+                       for k, v in program.config.hparams._asdict().items()}
+            seeds_g = global_array(pad(batch.seeds.astype(np.uint32)), mesh)
+            hp_g = RTRRLHParams(**{k: global_array(v, mesh) for k, v in hp_host.items()})
+            init = sharded(lambda seed, hp: learner.init(jax.random.key(seed), hp), mesh, n, block, donate=False)
+            evaluate = sharded(learner.evaluate, mesh, n, block, donate=False)
+
+            def chunk(s):
+                return jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=chunk_evals)
+
+            run_chunk = sharded(chunk, mesh, n, block, donate=True)
+            ckpt = ChunkCheckpoints(out / "checkpoints" / f"program-{program.index}-batch-{batch.index}")
+            n_chunks = program.config.total_steps // program.config.eval_every // chunk_evals
+            steps_per_chunk = program.config.eval_every * chunk_evals
+            state = init(seeds_g, hp_g)
+            last = ckpt.latest()
+            ids = (batch.config_ids, batch.seeds)
+            if last is None:
+                m0 = to_host(evaluate(state))
+                if is_writer:
+                    drop_metrics_after(metrics_path, *ids, step=-1)
+                    append_metrics(metrics_path, _rows(m0, n_real, add_axis=True), *ids)
+                ckpt.save(0, state)
+                last = 0
+            else:
+                state = ckpt.restore(last, state)
+                if is_writer:
+                    drop_metrics_after(metrics_path, *ids, step=last * steps_per_chunk)
+                log(f"[dynjax] resuming program {program.index} batch {batch.index} at chunk {last}/{n_chunks}")
+            done_work += n_real * last * steps_per_chunk
+            t_compile = time.perf_counter()
+            compiled = run_chunk.lower(state).compile() if last < n_chunks else None
+            t_compile = time.perf_counter() - t_compile
+            if last < n_chunks:
+                log(f"[dynjax] program {program.index + 1}/{len(programs)} ({config_label(program, {}) or 'base'}), "
+                    f"batch {batch.index}: {n_real} learners on {n_dev} device(s), {program.config.total_steps} "
+                    f"steps each; compiled in {t_compile:.1f}s, first training step at {time.perf_counter() - START:.1f}s "
+                    "after start")
+            t_batch, work_batch = time.perf_counter(), 0
+            for k in range(last + 1, n_chunks + 1):
+                if chunks_left is not None:
+                    if chunks_left <= 0:
+                        ckpt.close()
+                        log("[dynjax] stopped early (stop_after_chunks); run the same command to resume")
+                        return {}
+                    chunks_left -= 1
+                t0 = time.perf_counter()
+                state, m = compiled(state)
+                m = to_host(m)
+                t1 = time.perf_counter()
+                if is_writer:
+                    append_metrics(metrics_path, _rows(m, n_real), *ids)
+                ckpt.save(k, state)
+                timing["compute_s"] += t1 - t0
+                timing["io_s"] += time.perf_counter() - t1
+                work_batch += n_real * steps_per_chunk
+                done_work += n_real * steps_per_chunk
+                elapsed = time.perf_counter() - t_batch
+                rate = work_batch / max(elapsed, 1e-9)
+                ev = np.asarray(m.eval_return)[:n_real, -1]
+                bad = np.asarray(m.diverged)[:n_real, -1].astype(bool)
+                med = f"{np.median(ev[~bad]):.1f}" if (~bad).any() else "n/a"
+                log(f"  step {k * steps_per_chunk:>9d}/{program.config.total_steps}  {rate:,.0f} seed-steps/s  "
+                    f"ETA {_fmt_time((total_work - done_work) / max(rate, 1e-9))}  median eval return {med}  "
+                    f"diverged {int(bad.sum())}/{n_real}")
+            ckpt.close()
+    summary: dict[str, Any] = {}
+    if is_writer:
+        summary = write_report(out, read_metrics(metrics_path), grid,
+                               timing=timing | {"wall_s": time.perf_counter() - t_run})
+    return summary
+
+
+def _rows(m: Any, n_real: int, add_axis: bool = False) -> dict[str, np.ndarray]:
+    """Metrics of the real learners as (learners, points) arrays."""
+    d = {k: np.asarray(v)[:n_real] for k, v in m._asdict().items()}
+    return {k: v[:, None] if add_axis else v for k, v in d.items()}
+
+
+def _fmt_time(sec: float) -> str:
+    sec = int(max(sec, 0))
+    return f"{sec // 3600:d}:{sec % 3600 // 60:02d}:{sec % 60:02d}"
