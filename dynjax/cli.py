@@ -65,6 +65,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="run directory")
     p.add_argument("--chunk-evals", type=int, default=1,
                    help="evaluations per jitted chunk; progress, metrics and a checkpoint after each chunk")
+    p.add_argument("--checkpoint-every-s", type=float, default=10.0,
+                   help="seconds between checkpoints (0: after every chunk); a resumed run redoes at most that much")
     p.add_argument("--max-seeds-per-batch", type=int, default=None,
                    help="run at most this many learners at once (larger sweeps run in batches)")
     p.add_argument("--memory-budget-gb", type=float, default=None,
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             enable_compilation_cache()
         budget = None if args.memory_budget_gb is None else int(args.memory_budget_gb * 2**30)
         summary = run_sweep(spec, out, chunk_evals=args.chunk_evals, max_learners_per_batch=args.max_seeds_per_batch,
-                            memory_budget_bytes=budget)
+                            memory_budget_bytes=budget, checkpoint_every_s=args.checkpoint_every_s)
     except ValueError as e:
         print(f"dynjax: error: {e}", file=sys.stderr)
         return 2

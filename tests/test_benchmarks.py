@@ -31,4 +31,4 @@ def test_scaling_quick(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scaling.py"), "--quick", "--out", str(out)],
                    check=True, cwd=ROOT, env=ENV)
     text = out.read_text()
-    assert "## Weak scaling" in text and "| 2 | 16 |" in text and "## Peak host memory" in text
+    assert "## Weak scaling" in text and "| 2 | 16 |" in text and "chunk overhead" in text

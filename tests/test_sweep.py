@@ -62,7 +62,7 @@ def test_sweep_equals_single_runs(tmp_path):
 def test_interrupted_sweep_resumes_to_identical_results(tmp_path):
     spec = tiny_spec(grid={"gain": [1.0, 2.0]})
     run_sweep(spec, tmp_path / "whole", log=quiet)
-    assert run_sweep(spec, tmp_path / "cut", log=quiet, stop_after_chunks=2) == {}
+    assert run_sweep(spec, tmp_path / "cut", log=quiet, stop_after_chunks=2, checkpoint_every_s=0) == {}
     assert len(read_metrics(tmp_path / "cut" / "metrics.csv")["step"][0]) == 3  # step 0 and two chunks
     run_sweep(spec, tmp_path / "cut", log=quiet)
     assert metrics_table(tmp_path / "cut") == metrics_table(tmp_path / "whole")
@@ -121,7 +121,7 @@ def _cli(args, env=None, **kw):
 
 
 TRAIN = ["train", "rtrrl", "--seeds", "4", "--hidden", "8", "--steps", "3000", "--eval-every", "100",
-         "--eval-episodes", "2", "--no-compile-cache"]
+         "--eval-episodes", "2", "--no-compile-cache", "--checkpoint-every-s", "0"]
 
 
 def test_killed_process_resumes_exactly(tmp_path):

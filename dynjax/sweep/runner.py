@@ -6,9 +6,10 @@ For each program of the sweep (dynjax.sweep.spec) and each seed batch of it:
     chunk = `chunk_evals` x (eval_every training steps + evaluation), one jitted call over all learners
 
 Between chunks the host prints progress (steps, seed-steps/s, ETA, median evaluation return, diverged
-learners), appends the chunk's metrics to metrics.csv and saves an orbax checkpoint of the complete state.
-Running the same command again resumes every unfinished batch from its last checkpoint (metrics rows written
-after that checkpoint are dropped first), so the final results equal an uninterrupted run exactly.
+learners) and appends the chunk's metrics to metrics.csv; an orbax checkpoint of the complete state is saved
+after a chunk once `checkpoint_every_s` has passed (and after the last). Running the same command again
+resumes every unfinished batch from its last checkpoint (metrics rows written after it are dropped and
+recomputed), so the final results equal an uninterrupted run exactly.
 
 Learners of a batch are laid out over all devices of all processes (dynjax.sweep.devices); a batch holds at
 most `max_learners_per_batch` learners, or as many as fit `memory_budget_bytes` of carried state.
@@ -86,8 +87,12 @@ def _prepare(out: Path, record: dict[str, Any]) -> None:
 
 def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_per_batch: int | None = None,
               memory_budget_bytes: int | None = None, seed_block: int | None = None, log: Log = _stderr,
-              stop_after_chunks: int | None = None) -> dict[str, Any]:
+              checkpoint_every_s: float = 10.0, stop_after_chunks: int | None = None) -> dict[str, Any]:
     """Run (or resume) a sweep into `out`; returns the summary (also written to summary.json).
+
+    Metrics are appended after every chunk; a checkpoint is saved after a chunk once `checkpoint_every_s`
+    seconds have passed since the last one (0: after every chunk), and after the last chunk. A resumed run
+    recomputes the chunks after the last checkpoint (dropping their rows first), so results stay exact.
 
     stop_after_chunks: leave after that many chunks of this invocation (an interruption, for tests)."""
     programs = resolve(spec)  # every config validated before anything compiles
@@ -161,6 +166,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                     f"steps each; compiled in {t_compile:.1f}s, first training step at {time.perf_counter() - START:.1f}s "
                     "after start")
             t_batch, work_batch = time.perf_counter(), 0
+            t_saved = t_batch
             for k in range(last + 1, n_chunks + 1):
                 if chunks_left is not None:
                     if chunks_left <= 0:
@@ -174,7 +180,9 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                 t1 = time.perf_counter()
                 if is_writer:
                     append_metrics(metrics_path, _rows(m, n_real), *ids)
-                ckpt.save(k, state)
+                if k == n_chunks or time.perf_counter() - t_saved >= checkpoint_every_s:
+                    ckpt.save(k, state)
+                    t_saved = time.perf_counter()
                 timing["compute_s"] += t1 - t0
                 timing["io_s"] += time.perf_counter() - t1
                 work_batch += n_real * steps_per_chunk
