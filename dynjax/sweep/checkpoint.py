@@ -45,9 +45,14 @@ class ChunkCheckpoints:
                 return jax.ShapeDtypeStruct(data.shape, data.dtype, sharding=getattr(x, "sharding", None))
             return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=getattr(x, "sharding", None))
 
+        def rewrap(x, r):
+            if not _is_key(x):
+                return r
+            # an abstract target has no impl to ask; dynjax makes every key with jax.random.key (default impl)
+            return jax.random.wrap_key_data(r, impl=jax.random.key_impl(x) if isinstance(x, jax.Array) else None)
+
         raw = self._mgr.restore(chunk, args=ocp.args.StandardRestore(jax.tree.map(abstract, like)))
-        return jax.tree.map(lambda x, r: jax.random.wrap_key_data(r, impl=jax.random.key_impl(x)) if _is_key(x) else r,
-                            like, raw)
+        return jax.tree.map(rewrap, like, raw)
 
     def close(self) -> None:
         self._mgr.close()

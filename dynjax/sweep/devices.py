@@ -40,6 +40,12 @@ def global_array(host: np.ndarray, mesh: Mesh) -> jax.Array:
     return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
 
 
+def abstract_sharded(tree: Any, mesh: Mesh) -> Any:
+    """Shapes and dtypes of a learner-axis pytree with the layout of `global_array` (a restore target)."""
+    sharding = NamedSharding(mesh, P(AXIS))
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
+
+
 def sharded(fn: Callable[..., Any], mesh: Mesh, n_learners: int, block: int | None,
             donate: bool = False) -> Callable[..., Any]:
     """jit of `fn` (one learner) over the learner axis: vmapped in blocks within a device, sharded across.

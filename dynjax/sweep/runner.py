@@ -32,7 +32,7 @@ from dynjax.batching import auto_block, state_bytes
 from dynjax.config import check_positive_int
 from dynjax.results import append_metrics, drop_metrics_after, read_metrics, write_json
 from dynjax.sweep.checkpoint import ChunkCheckpoints
-from dynjax.sweep.devices import global_array, learner_mesh, padded_count, sharded, to_host
+from dynjax.sweep.devices import abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
 from dynjax.sweep.report import write_report
 from dynjax.sweep.spec import Program, SweepSpec, config_label, resolve
 
@@ -141,10 +141,10 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
             ckpt = ChunkCheckpoints(out / "checkpoints" / f"program-{program.index}-batch-{batch.index}")
             n_chunks = program.config.total_steps // program.config.eval_every // chunk_evals
             steps_per_chunk = program.config.eval_every * chunk_evals
-            state = init(seeds_g, hp_g)
             last = ckpt.latest()
             ids = (batch.config_ids, batch.seeds)
             if last is None:
+                state = init(seeds_g, hp_g)
                 m0 = to_host(evaluate(state))
                 if is_writer:
                     drop_metrics_after(metrics_path, *ids, step=-1)
@@ -152,7 +152,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                 ckpt.save(0, state)
                 last = 0
             else:
-                state = ckpt.restore(last, state)
+                state = ckpt.restore(last, abstract_sharded(jax.eval_shape(init, seeds_g, hp_g), mesh))
                 if is_writer:
                     drop_metrics_after(metrics_path, *ids, step=last * steps_per_chunk)
                 log(f"[dynjax] resuming program {program.index} batch {batch.index} at chunk {last}/{n_chunks}")

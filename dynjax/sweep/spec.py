@@ -129,7 +129,7 @@ def spec_from_dict(d: Mapping[str, Any]) -> SweepSpec:
     if isinstance(spec.seed, bool) or not isinstance(spec.seed, int) or spec.seed < 0:
         raise ValueError(f"sweep spec: seed must be a non-negative integer, got {spec.seed!r}")
     for name, value in spec.config.items():
-        if name in ("rule",) and spec.algo == "linear-td":
+        if name == "rule" and spec.algo == "linear-td":
             raise ValueError("sweep spec: config.rule is fixed to 'linear' by algo = 'linear-td'")
         _check_static(name, value, "sweep spec [config]")
     for name, value in spec.hparams.items():
