@@ -1,61 +1,88 @@
-"""Command line: `dynjax train <algo> [options]`.
+"""Command line: `dynjax train <algo> [options]` and `dynjax sweep <spec.toml>`.
 
     dynjax train rtrrl --env CartPole-v1 --obs-mask even --seeds 16 --steps 300000 --out runs/x
     dynjax train rtrrl --rule rtrl --hidden 16 ...           exact RTRL instead of RFLO
     dynjax train linear-td --env MemoryChain-bsuite --env-arg memory_length=8
-    dynjax sweep examples/gain_sweep.toml --out runs/gain  a config grid x seeds (see dynjax.sweep.spec)
+    dynjax train ppo-rnn --cell gru --env CartPole-v1 --obs-mask even
+    dynjax train ppo-rnn --preset huang --obs-mask 0,1        Huang et al.'s Pendulum agent, angle only
+    dynjax train rd-ppo --gamma 0.05 --cell mlp              PPO guided by fixed reaction-diffusion dynamics
+    dynjax sweep benchmarks/sweeps/gain_sweep.toml           a config grid x seeds (see dynjax.sweep.spec)
 
-Running a command again with the same --out resumes it from its last checkpoint.
+Every static field of the algorithm's configuration is a flag (`--hidden-size`/`--hidden`, `--cell`, ...),
+every numeric hyperparameter too (`--lr-actor`, `--discount`, ...); a flag left out keeps the preset's value,
+else the configuration's default. Running a command again with the same --out resumes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+import typing
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dynjax.sweep.spec import SweepSpec
 
-ALGOS = ("rtrrl", "linear-td")
+# Short names kept for the flags people type most.
+ALIASES = {"env_id": ["--env"], "hidden_size": ["--hidden"], "total_steps": ["--steps"], "feedback_alignment": ["--fa"]}
+RUN_DEFAULTS = {"seeds": 8}
 
 
-def _mask(value: str):
-    return None if value in ("none", "all", "") else value
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_algorithm_options(t: argparse.ArgumentParser, algo: Any) -> None:
+    """One flag per static configuration field and per offered hyperparameter (default None: not given)."""
+    from dynjax.agents import hparams_class
+
+    t.add_argument("--seeds", type=int, default=RUN_DEFAULTS["seeds"], help="independent learners S")
+    t.add_argument("--seed", type=int, default=0, help="first seed")
+    t.add_argument("--env-arg", action="append", default=[], metavar="NAME=VALUE",
+                   help="environment parameter or constructor argument, e.g. memory_length=16 (repeatable)")
+    if algo.presets:
+        t.add_argument("--preset", choices=tuple(algo.presets), default=None,
+                       help="a configuration from a paper: " + "; ".join(
+                           f"{k}: {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in algo.presets.items()))
+    hints = typing.get_type_hints(algo.config_cls)
+    defaults = algo.config_cls()
+    for f in dataclasses.fields(algo.config_cls):
+        if f.name in ("hparams", "env_args") or f.name in algo.fixed:
+            continue
+        names = [_flag(f.name)] + ALIASES.get(f.name, [])
+        default = getattr(defaults, f.name)
+        helptext = f"(default {default})"
+        if hints[f.name] is bool:
+            t.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=helptext)
+        elif f.name == "obs_mask":
+            t.add_argument(*names, dest=f.name, type=str, default=None,
+                           help=f"observation indices kept: 'even', 'odd', '0,2', or 'none' {helptext}")
+        else:
+            t.add_argument(*names, dest=f.name, type=hints[f.name] if hints[f.name] in (int, str, float) else str,
+                           default=None, help=helptext)
+    hp_defaults = hparams_class(algo)()
+    for name in algo.flag_hparams:
+        t.add_argument(_flag(name), dest=f"hp_{name}", type=float, default=None, metavar="X",
+                       help=f"(default {getattr(hp_defaults, name)})")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dynjax.agents.rtrrl import RTRRLHParams
+    from dynjax.agents import ALGORITHMS
 
     p = argparse.ArgumentParser(prog="dynjax", description="Recurrent RL agents whose dynamics are studied.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train S seeds of an agent in one jitted program")
-    t.add_argument("algo", choices=ALGOS)
-    t.add_argument("--env", default="CartPole-v1", help="gymnax environment id")
-    t.add_argument("--env-arg", action="append", default=[], metavar="NAME=VALUE",
-                   help="environment parameter or constructor argument, e.g. memory_length=16 (repeatable)")
-    t.add_argument("--obs-mask", default="even", type=_mask,
-                   help="observation indices kept: 'even', 'odd', '0,2', or 'none' (default: even)")
-    t.add_argument("--rule", default="rflo", choices=("rflo", "rtrl"), help="online gradient rule (rtrrl)")
-    t.add_argument("--hidden", type=int, default=32, help="hidden units N")
-    t.add_argument("--seeds", type=int, default=8, help="independent learners S")
-    t.add_argument("--seed", type=int, default=0, help="first seed")
-    t.add_argument("--steps", type=int, default=300_000, help="environment steps per seed")
-    t.add_argument("--eval-every", type=int, default=10_000, help="steps between evaluations")
-    t.add_argument("--eval-episodes", type=int, default=10)
-    t.add_argument("--eval-greedy", action="store_true", help="evaluate the greedy policy")
-    t.add_argument("--no-fa", action="store_true", help="exact feedback (W_A^T, w_C) instead of fixed random B")
-    t.add_argument("--no-meta-rl", action="store_true", help="do not feed previous action and reward")
-    t.add_argument("--critic-trace", default="accumulating", choices=("accumulating", "dutch"))
-    for name, default in RTRRLHParams()._asdict().items():
-        t.add_argument(f"--{name.replace('_', '-')}", type=float, default=default, help=f"(default {default})")
-    _add_run_options(t)
+    algos = t.add_subparsers(dest="algo", required=True, metavar="ALGO")
+    for algo in ALGORITHMS.values():
+        a = algos.add_parser(algo.name, help=algo.summary, description=algo.summary)
+        _add_algorithm_options(a, algo)
+        _add_run_options(a)
     w = sub.add_parser("sweep", help="run a sweep spec (TOML): config grid x seeds, sharded, resumable")
-    w.add_argument("spec", help="path of the sweep spec, e.g. examples/gain_sweep.toml")
+    w.add_argument("spec", help="path of the sweep spec, e.g. benchmarks/sweeps/gain_sweep.toml")
     _add_run_options(w)
     return p
 
@@ -78,20 +105,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> SweepSpec:
-    """A one-configuration sweep from `dynjax train` options."""
-    from dynjax.agents.rtrrl import RTRRLHParams
+    """A one-configuration sweep from `dynjax train` options (only the flags given; a preset fills the rest)."""
+    from dynjax.agents import ALGORITHMS
     from dynjax.envs import parse_env_args
-    from dynjax.sweep.spec import spec_from_dict
+    from dynjax.sweep.spec import spec_from_dict, static_field_types
 
-    config = dict(env_id=args.env, obs_mask=args.obs_mask, hidden_size=args.hidden,
-                  feedback_alignment=not args.no_fa, meta_rl=not args.no_meta_rl, critic_trace=args.critic_trace,
-                  total_steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                  eval_greedy=args.eval_greedy)
-    if args.algo == "rtrrl":
-        config["rule"] = args.rule
-    return spec_from_dict({"algo": args.algo, "seeds": args.seeds, "seed": args.seed, "config": config,
-                           "env_args": parse_env_args(args.env_arg),
-                           "hparams": {name: getattr(args, name) for name in RTRRLHParams._fields}})
+    algo = ALGORITHMS[args.algo]
+    config = {name: getattr(args, name) for name in static_field_types(algo) if getattr(args, name) is not None}
+    hparams = {name: getattr(args, f"hp_{name}") for name in algo.flag_hparams if getattr(args, f"hp_{name}") is not None}
+    return spec_from_dict({"algo": args.algo, "preset": getattr(args, "preset", None), "seeds": args.seeds,
+                           "seed": args.seed, "config": config, "env_args": parse_env_args(args.env_arg),
+                           "hparams": hparams})
 
 
 def enable_compilation_cache(cache_dir: str | None = None) -> str:
@@ -129,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = load_spec(args.spec) if args.command == "sweep" else spec_from_args(args)
         out = args.out or (Path(spec.out) if spec.out else Path("runs") / (
-            Path(args.spec).stem if args.command == "sweep" else f"{args.algo}-{args.env}"))
+            Path(args.spec).stem if args.command == "sweep" else f"{args.algo}-{_env_of(spec)}"))
         if args.memory_budget_gb is not None and not args.memory_budget_gb > 0:
             raise ValueError(f"memory_budget_gb: must be > 0, got {args.memory_budget_gb}")
         if not args.no_compile_cache:
@@ -147,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             print((out / "summary.md").read_text())
         print(f"results in {out}")
     return 0
+
+
+def _env_of(spec: SweepSpec) -> str:
+    from dynjax.sweep.spec import resolve
+
+    return resolve(spec)[0].config.env_id
 
 
 if __name__ == "__main__":

@@ -92,6 +92,30 @@ def bounded_gaussian(low: Array, high: Array, sigma_min: float = 0.01, sigma_max
     )
 
 
+def diag_gaussian(dim: int) -> Policy:
+    """Unbounded diagonal Gaussian, out = [mu ; log sigma] (2 A values); the environment clips the sample.
+
+    PPO's continuous policy (Schulman et al. 2017): the mean comes from the actor network and log sigma is
+    either a learned state-independent vector or a second head output."""
+
+    def split(out: Array) -> tuple[Array, Array]:
+        return out[:dim], out[dim:]
+
+    def sample(key: Array, out: Array) -> Array:
+        mu, log_sigma = split(out)
+        return mu + jnp.exp(log_sigma) * jax.random.normal(key, mu.shape)
+
+    def log_prob(out: Array, action: Array) -> Array:
+        mu, log_sigma = split(out)
+        return jnp.sum(-0.5 * ((action - mu) * jnp.exp(-log_sigma)) ** 2 - log_sigma - 0.5 * jnp.log(2 * jnp.pi))
+
+    def entropy(out: Array) -> Array:
+        return jnp.sum(split(out)[1] + 0.5 * (1.0 + jnp.log(2 * jnp.pi)))
+
+    return Policy(out_dim=2 * dim, sample=sample, mode=lambda out: split(out)[0], log_prob=log_prob,
+                  entropy=entropy, null_action=jnp.zeros((dim,), jnp.float32), action_features=lambda a: a)
+
+
 class HeadParams(NamedTuple):
     """Linear actor and critic."""
 

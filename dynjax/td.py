@@ -45,3 +45,22 @@ def lambda_returns(rewards: Array, next_values: Array, discounts: Array, lam: Ar
 
     _, gs = jax.lax.scan(back, next_values[-1], (rewards, next_values, discounts), reverse=True)
     return gs
+
+
+def gae(rewards: Array, values: Array, next_values: Array, terminated: Array, done: Array, gamma: Array,
+        lam: Array) -> tuple[Array, Array]:
+    """Generalised advantage estimation (Schulman et al. 2016) over a time-major rollout.
+
+        delta_t = r_t + gamma (1 - terminated_t) V'_t - V_t        (td_error; V'_t = value of the next state,
+                                                                    of the final observation on truncation)
+        A_t     = delta_t + gamma lambda (1 - done_t) A_{t+1},      done = terminated or truncated
+    Returns (advantages, value targets A + V). The last step's A_{t+1} is 0: its V'_t bootstraps the tail."""
+    deltas = td_error(rewards, values, next_values, terminated, gamma)
+
+    def back(a_next, inp):
+        delta, d = inp
+        a = delta + gamma * lam * jnp.where(d, 0.0, a_next)
+        return a, a
+
+    _, adv = jax.lax.scan(back, jnp.zeros_like(deltas[0]), (deltas, done), reverse=True)
+    return adv, adv + values

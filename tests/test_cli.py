@@ -47,3 +47,35 @@ def test_diverged_seeds_are_flagged_and_excluded():
     s = summarize(m)
     assert s["diverged"] == [{"seed": 1, "step": 10}]
     assert s["final_eval"]["n"] == 2 and s["final_eval"]["median"] == 6.0
+
+
+def test_every_algorithm_has_a_command_with_its_fields_presets_and_hyperparameters():
+    from dynjax.cli import build_parser, spec_from_args
+    from dynjax.sweep import resolve
+
+    def config_of(*argv):
+        return resolve(spec_from_args(build_parser().parse_args(["train", *argv])))[0].config
+
+    c = config_of("ppo-rnn", "--preset", "rtrrl", "--cell", "gru", "--obs-mask", "even", "--lr", "1e-3")
+    assert (c.cell, c.hidden_size, c.head_hidden, c.meta_rl, c.obs_mask, c.guide) == ("gru", 32, 0, True, "even", False)
+    assert c.hparams.lr == 1e-3
+    c = config_of("ppo-rnn", "--preset", "huang", "--obs-mask", "0,1")
+    assert (c.env_id, c.cell, c.hidden_size, c.head_hidden, c.steps_per_update, c.total_steps // c.steps_per_update) \
+        == ("Pendulum-v1", "rnn", 64, 64, 1024, 100)
+    c = config_of("rd-ppo", "--gamma", "0.05", "--cell", "mlp")
+    assert c.guide and c.hparams.gamma == 0.05 and c.cell == "mlp"
+    c = config_of("supervised", "--cell", "gru", "--env", "ContextDecision-dynjax", "--gain", "1.5")
+    assert (c.cell, c.env_id, c.hparams.gain) == ("gru", "ContextDecision-dynjax", 1.5)
+    c = config_of("linear-td", "--env", "CartPole-v1", "--obs-mask", "odd")
+    assert c.rule == "linear" and c.obs_mask == "odd"
+    c = config_of("rtrrl", "--no-fa", "--hidden", "16")
+    assert not c.feedback_alignment and c.hidden_size == 16
+
+
+def test_algorithm_specific_errors(tmp_path, capsys):
+    assert main(["train", "ppo-rnn", "--cell", "lstm", "--out", str(tmp_path / "a")]) == 2
+    assert "cell" in capsys.readouterr().err
+    assert main(["train", "rd-ppo", "--env", "Pendulum-v1", "--out", str(tmp_path / "b")]) == 2
+    assert "guide" in capsys.readouterr().err
+    assert main(["train", "supervised", "--env", "CartPole-v1", "--out", str(tmp_path / "c")]) == 2
+    assert "env_id" in capsys.readouterr().err

@@ -1,14 +1,50 @@
-"""Agents: make_train(config) -> train(key) -> (final_state, metrics)."""
+"""Agents: `make_learner(config)` (the pieces the sweep runner drives) and `make_train(config) -> train(key)`.
 
-from dynjax.agents.rtrrl import (
-    EvalMetrics,
-    Learner,
-    LearnerState,
-    RTRRLConfig,
-    RTRRLHParams,
-    StepInfo,
-    make_learner,
-    make_train,
-)
+`ALGORITHMS` names every algorithm of the command line and of sweep specs: its configuration class (a
+frozen dataclass whose `hparams` field holds the vmappable numbers), its learner factory, the configuration
+fields the name pins, the hyperparameters it offers as flags, and the papers' presets.
+"""
 
-__all__ = ["EvalMetrics", "Learner", "LearnerState", "RTRRLConfig", "RTRRLHParams", "StepInfo", "make_learner", "make_train"]
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, NamedTuple
+
+from dynjax.agents import ppo, rtrrl, supervised
+from dynjax.agents.base import EvalMetrics
+from dynjax.agents.ppo import PPO_FIELDS, PPOConfig, PPOHParams
+from dynjax.agents.supervised import SLConfig, SLHParams
+from dynjax.agents.rtrrl import Learner, LearnerState, RTRRLConfig, RTRRLHParams, StepInfo, make_learner, make_train
+
+
+class Algorithm(NamedTuple):
+    name: str
+    config_cls: type
+    make_learner: Callable[[Any], Any]
+    fixed: Mapping[str, Any]  # configuration fields this name pins (not settable by the user)
+    flag_hparams: tuple[str, ...]  # hyperparameters offered as command-line flags
+    presets: Mapping[str, Mapping[str, Any]]  # named configurations from the papers
+    summary: str
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "rtrrl": Algorithm("rtrrl", RTRRLConfig, rtrrl.make_learner, {}, RTRRLHParams._fields, {},
+                       "RTRRL: CT-RNN actor-critic learned online (RFLO or exact RTRL), TD(lambda)"),
+    "linear-td": Algorithm("linear-td", RTRRLConfig, rtrrl.make_learner, {"rule": "linear"},
+                           tuple(f for f in RTRRLHParams._fields if f not in ("lr_rnn", "lambda_rnn", "dt", "tau_min",
+                                                                                "tau_init_low", "tau_init_high", "gain")),
+                           {}, "linear TD(lambda) actor-critic on the observation (no recurrent state)"),
+    "ppo-rnn": Algorithm("ppo-rnn", PPOConfig, ppo.make_learner, {"guide": False}, PPO_FIELDS, ppo.PRESETS,
+                         "recurrent PPO trained by BPTT (GRU, vanilla RNN, CT-RNN or feedforward body)"),
+    "rd-ppo": Algorithm("rd-ppo", PPOConfig, ppo.make_learner, {"guide": True}, PPOHParams._fields, ppo.PRESETS,
+                        "PPO guided by fixed reaction-diffusion dynamics blended into its logits"),
+    "supervised": Algorithm("supervised", SLConfig, supervised.make_learner, {}, SLHParams._fields, {},
+                            "supervised BPTT of the same RNNs on the decision tasks (steps = updates)"),
+}
+
+
+def hparams_class(algo: Algorithm) -> type:
+    return type(algo.config_cls().hparams)
+
+
+__all__ = ["ALGORITHMS", "Algorithm", "EvalMetrics", "Learner", "LearnerState", "PPOConfig", "PPOHParams",
+           "RTRRLConfig", "RTRRLHParams", "SLConfig", "SLHParams", "StepInfo", "hparams_class", "make_learner", "make_train"]

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from dynjax.agents.base import EvalMetrics, env_action, episode_returns, freeze_diverged, mean_or_nan, whole_run
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
@@ -141,14 +142,6 @@ class LearnerState(NamedTuple):
     step: Array  # environment steps taken
     ep_return: Array  # return of the running training episode
     diverged_at: Array  # first step with a non-finite TD error or parameter (-1: never); the learner is frozen
-
-
-class EvalMetrics(NamedTuple):
-    step: Array  # environment steps at this evaluation point
-    eval_return: Array  # mean return of the evaluation episodes
-    train_return: Array  # mean return of training episodes finished since the last point (nan if none)
-    diverged: Array  # this learner has diverged (and is frozen) by this point
-    diverged_at: Array  # step of its first non-finite TD error or parameter (-1: never)
 
 
 class StepInfo(NamedTuple):
@@ -296,8 +289,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         psi, ent = ravel(psi), ravel(ent)
         v = value(p.heads, s.h)
 
-        env_action = action if spec.discrete else jnp.clip(action, spec.low, spec.high)
-        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, env_action, env_params)
+        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, env_action(spec, action), env_params)
         done = jnp.logical_or(terminated, truncated)
         # Bootstrap value from the observation the step really produced (before any auto-reset).
         h_boot, aux_boot = body_step(p.body, s.h, meta_input(info["final_observation"], action, reward), hp.dt)
@@ -338,30 +330,15 @@ def make_learner(config: RTRRLConfig) -> Learner:
     def evaluate(s: LearnerState) -> EvalMetrics:
         """Mean return of `eval_episodes` fresh episodes with learning frozen (split off the learner's key)."""
         p = unravel(s.theta)
-        keys = jax.random.split(jax.random.fold_in(s.key, 1), config.eval_episodes)
 
-        def episode(key):
-            k_reset, k_run = jax.random.split(key)
-            obs, env_state = env.reset(k_reset, env_params)
-            h, _ = episode_start(p.body, obs, s.hp.dt)
+        def act(h, key):
+            out = p.heads.W_A @ h
+            return policy.mode(out) if config.eval_greedy else policy.sample(key, out)
 
-            def cond(c):
-                return jnp.logical_and(~c[4], c[0] < spec.max_steps)
-
-            def body(c):
-                t, env_state, h, ret, _, key = c
-                key, k_act, k_env = jax.random.split(key, 3)
-                out = p.heads.W_A @ h
-                a = policy.mode(out) if config.eval_greedy else policy.sample(k_act, out)
-                env_a = a if spec.discrete else jnp.clip(a, spec.low, spec.high)
-                obs, env_state, r, term, trunc, _ = env.step(k_env, env_state, env_a, env_params)
-                h, _ = body_step(p.body, h, meta_input(obs, a, r), s.hp.dt)
-                return t + 1, env_state, h, ret + r, jnp.logical_or(term, trunc), key
-
-            c0 = (jnp.zeros((), jnp.int32), env_state, h, jnp.zeros(()), jnp.zeros((), bool), k_run)
-            return jax.lax.while_loop(cond, body, c0)[3]
-
-        returns = jax.vmap(episode)(keys)
+        returns = episode_returns(
+            jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
+            start=lambda obs: episode_start(p.body, obs, s.hp.dt)[0], act=act,
+            observe=lambda h, obs, a, r: body_step(p.body, h, meta_input(obs, a, r), s.hp.dt)[0])
         return EvalMetrics(step=s.step, eval_return=jnp.mean(returns), train_return=jnp.full((), jnp.nan),
                            diverged=s.diverged_at >= 0, diverged_at=s.diverged_at)
 
@@ -379,11 +356,8 @@ def make_learner(config: RTRRLConfig) -> Learner:
         (s, ret_sum, ret_count, bad_at), _ = jax.lax.scan(
             body, (s0, jnp.zeros(()), jnp.zeros((), jnp.int32), s0.diverged_at), None, length=config.eval_every)
         bad_at = jnp.where((bad_at < 0) & ~jnp.all(jnp.isfinite(s.theta)), s.step, bad_at)
-        frozen = bad_at >= 0
-        s = jax.tree.map(lambda old, new: jnp.where(frozen, old, new), s0, s)._replace(step=s.step, diverged_at=bad_at)
-        m = evaluate(s)
-        train_return = jnp.where(ret_count > 0, ret_sum / jnp.maximum(ret_count, 1), jnp.nan)
-        return s, m._replace(train_return=train_return)
+        s = freeze_diverged(s0, s, bad_at)
+        return s, evaluate(s)._replace(train_return=mean_or_nan(ret_sum, ret_count))
 
     return Learner(config=config, spec=spec, init=init, step=train_step, segment=segment, evaluate=evaluate,
                    unravel=unravel, ravel=ravel, episode_start=episode_start)
@@ -392,14 +366,4 @@ def make_learner(config: RTRRLConfig) -> Learner:
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:
     """`train(key, hparams=None) -> (final_state, metrics)`; metrics have one entry per evaluation point
     (step 0 included), so `jax.jit(jax.vmap(train))(keys)` gives (seeds, n_evals + 1) arrays."""
-    learner = make_learner(config)
-    n_segments = config.total_steps // config.eval_every
-
-    def train(key: Array, hparams: RTRRLHParams | None = None):
-        s = learner.init(key, hparams)
-        m0 = learner.evaluate(s)
-        s, ms = jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=n_segments)
-        metrics = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), m0, ms)
-        return s, metrics
-
-    return train
+    return whole_run(make_learner(config), config.total_steps // config.eval_every)

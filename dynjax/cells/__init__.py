@@ -1,5 +1,34 @@
-"""Recurrent cells as pure step functions over parameter pytrees."""
+"""Recurrent cells as pure step functions over parameter pytrees, and a registry of them by name.
+
+`CELLS[name]` is a `Cell`: `init(key, n_inputs, n_hidden, hp) -> params` and `step(params, h, x, hp) -> h'`,
+where `hp` is any object with the numeric fields `gain` (every cell), `dt`, `tau_init_low`, `tau_init_high`
+(CT-RNN): the hyperparameter NamedTuple of the agent, so these numbers can be vmapped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
 
 from dynjax.cells.ctrnn import CTRNNParams, CTRNNStepAux, ctrnn_init, ctrnn_step, recurrent_block
+from dynjax.cells.gated import DenseRNNParams, GRUParams, gru_init, gru_step, mlp_init, mlp_step, rnn_init, rnn_step
 
-__all__ = ["CTRNNParams", "CTRNNStepAux", "ctrnn_init", "ctrnn_step", "recurrent_block"]
+
+class Cell(NamedTuple):
+    init: Callable[[Any, int, int, Any], Any]
+    step: Callable[[Any, Any, Any, Any], Any]
+    recurrent: bool  # False for the feedforward body (no state carried between steps)
+
+
+CELLS: dict[str, Cell] = {
+    "ctrnn": Cell(init=lambda key, i, n, hp: ctrnn_init(key, i, n, hp.gain, hp.tau_init_low, hp.tau_init_high),
+                  step=lambda p, h, x, hp: ctrnn_step(p, h, x, hp.dt)[0], recurrent=True),
+    "gru": Cell(init=lambda key, i, n, hp: gru_init(key, i, n, hp.gain), step=lambda p, h, x, hp: gru_step(p, h, x),
+                recurrent=True),
+    "rnn": Cell(init=lambda key, i, n, hp: rnn_init(key, i, n, hp.gain), step=lambda p, h, x, hp: rnn_step(p, h, x),
+                recurrent=True),
+    "mlp": Cell(init=lambda key, i, n, hp: mlp_init(key, i, n, hp.gain), step=lambda p, h, x, hp: mlp_step(p, h, x),
+                recurrent=False),
+}
+
+__all__ = ["CELLS", "CTRNNParams", "CTRNNStepAux", "Cell", "DenseRNNParams", "GRUParams", "ctrnn_init", "ctrnn_step",
+           "gru_init", "gru_step", "mlp_init", "mlp_step", "recurrent_block", "rnn_init", "rnn_step"]

@@ -1,4 +1,4 @@
-"""One adapter for every gymnax >= 1.0 environment, plus the observation-mask wrapper.
+"""One adapter for every gymnax >= 1.0 environment and dynjax's own tasks, plus the observation-mask wrapper.
 
 `make_env(env_id, env_args, obs_mask)` returns an `EnvSpec`: a gymnax-API environment (reset/step pure,
 params a dataclass), its parameters, and what an agent needs to size itself (flat observation size, action
@@ -17,6 +17,8 @@ import gymnax
 import jax
 import jax.numpy as jnp
 from gymnax.environments import spaces
+
+from dynjax.envs.decision import DECISION_ENVS
 
 Array = jax.Array
 ObsMask = None | str | Sequence[int]
@@ -68,7 +70,7 @@ def resolve_mask(obs_mask: ObsMask, obs_dim: int) -> tuple[int, ...] | None:
             obs_mask = [int(tok) for tok in obs_mask.split(",") if tok.strip()]
         except ValueError:
             raise ValueError(f"obs_mask: expected 'even', 'odd' or comma-separated indices, got {obs_mask!r}") from None
-    idx = tuple(int(i) for i in obs_mask)
+    idx = (int(obs_mask),) if isinstance(obs_mask, int) else tuple(int(i) for i in obs_mask)
     if not idx:
         raise ValueError("obs_mask: no observation index kept")
     bad = [i for i in idx if not 0 <= i < obs_dim]
@@ -107,15 +109,26 @@ class FlatMaskedEnv:
         return getattr(self._env, name)
 
 
+def _make(env_id: str, **ctor_kwargs: Any) -> tuple[Any, Any]:
+    """(env, default params) of a dynjax task (dynjax.envs.decision) or a gymnax id."""
+    if env_id in DECISION_ENVS:
+        return DECISION_ENVS[env_id](**ctor_kwargs)
+    return gymnax.make(env_id, **ctor_kwargs)
+
+
+def known_env_ids() -> list[str]:
+    return list(DECISION_ENVS) + list(gymnax.registered_envs)
+
+
 def make_env(env_id: str, env_args: Mapping[str, Any] | None = None, obs_mask: ObsMask = None) -> EnvSpec:
-    """Build a gymnax environment by id with parameter/constructor overrides and an observation mask."""
-    if env_id not in gymnax.registered_envs:
-        raise ValueError(f"env_id: unknown environment {env_id!r}; known gymnax ids: {', '.join(gymnax.registered_envs)}")
+    """Build an environment (a gymnax id or one of dynjax's tasks) with parameter/constructor overrides and an
+    observation mask."""
+    if env_id not in known_env_ids():
+        raise ValueError(f"env_id: unknown environment {env_id!r}; known ids: {', '.join(known_env_ids())}")
     env_args = dict(env_args or {})
-    _, default_params = gymnax.make(env_id)
+    probe_env, default_params = _make(env_id)
     param_fields = {f.name for f in dataclasses.fields(default_params)}
     ctor_kwargs, param_kwargs = {}, {}
-    probe_env, _ = gymnax.make(env_id)
     ctor_sig = inspect.signature(type(probe_env).__init__).parameters
     for name, value in env_args.items():
         if name in param_fields:
@@ -126,7 +139,7 @@ def make_env(env_id: str, env_args: Mapping[str, Any] | None = None, obs_mask: O
         else:
             known = sorted(param_fields | {n for n in ctor_sig if n != "self"})
             raise ValueError(f"env arg {name!r} is not a parameter of {env_id}; known: {', '.join(known)}")
-    env, params = gymnax.make(env_id, **ctor_kwargs)
+    env, params = _make(env_id, **ctor_kwargs)
     params = params.replace(**param_kwargs) if param_kwargs else params
     for name, value in param_kwargs.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:

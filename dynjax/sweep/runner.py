@@ -27,7 +27,7 @@ import jax
 import numpy as np
 
 from dynjax import START
-from dynjax.agents.rtrrl import RTRRLHParams, make_learner
+from dynjax.agents import ALGORITHMS
 from dynjax.batching import auto_block, state_bytes
 from dynjax.config import check_positive_int
 from dynjax.results import append_metrics, drop_metrics_after, read_metrics, write_json
@@ -118,7 +118,8 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     done_work, t_run = 0, time.perf_counter()
     timing = {"compute_s": 0.0, "io_s": 0.0}  # chunk programs vs metrics + checkpoints between them
     for program in programs:
-        learner = make_learner(program.config)
+        learner = ALGORITHMS[spec.algo].make_learner(program.config)
+        hp_cls = type(program.config.hparams)
         probe = jax.eval_shape(learner.init, jax.random.key(0))
         per_learner = state_bytes(probe)
         limit = _learners_per_batch(per_learner, max_learners_per_batch, memory_budget_bytes)
@@ -130,7 +131,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
             hp_host = {k: pad(np.full(n_real, float(v), np.float32) if k not in batch.hparams else batch.hparams[k])
                        for k, v in program.config.hparams._asdict().items()}
             seeds_g = global_array(pad(batch.seeds.astype(np.uint32)), mesh)
-            hp_g = RTRRLHParams(**{k: global_array(v, mesh) for k, v in hp_host.items()})
+            hp_g = hp_cls(**{k: global_array(v, mesh) for k, v in hp_host.items()})
             init = sharded(lambda seed, hp: learner.init(jax.random.key(seed), hp), mesh, n, block, donate=False)
             evaluate = sharded(learner.evaluate, mesh, n, block, donate=False)
 

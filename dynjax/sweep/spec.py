@@ -1,7 +1,8 @@
 """Sweep specifications: a product of a configuration grid and S seeds, resolved into compiled programs.
 
 A sweep is `base config x product(grid) x seeds`. Grid entries that name a numeric hyperparameter (a field
-of the agent's `RTRRLHParams`: learning rates, lambdas, gain g, ...) never change array shapes, so all their
+of the algorithm's hyperparameter NamedTuple, e.g. `RTRRLHParams`: learning rates, lambdas, gain g, ...) never
+change array shapes, so all their
 values are vmapped inside ONE program; entries that name a static field (hidden size, env id, rule, an
 `env_args.NAME`) change shapes and become separate programs run one after another:
 
@@ -13,17 +14,18 @@ numbers across configurations).
 
 A spec is a TOML file (parsed with the standard library's tomllib):
 
-    algo = "rtrrl"                 # rtrrl | linear-td
+    algo = "rtrrl"                 # any name of dynjax.agents.ALGORITHMS: rtrrl | linear-td | ppo-rnn | rd-ppo
+    preset = "huang"               # optional: a named configuration of the algorithm (PPO: rtrrl | huang)
     seeds = 256                    # learners per configuration
     seed = 0                       # first seed
     out = "runs/gain-sweep"        # optional; the command line's --out wins
-    [config]                       # static fields of the base configuration (RTRRLConfig)
+    [config]                       # static fields of the base configuration (e.g. RTRRLConfig, PPOConfig)
     env_id = "CartPole-v1"
     obs_mask = "even"
     total_steps = 300000
     eval_every = 10000
     [env_args]                     # environment parameters / constructor arguments
-    [hparams]                      # base numeric hyperparameters (RTRRLHParams)
+    [hparams]                      # base numeric hyperparameters (e.g. RTRRLHParams, PPOHParams)
     lr_rnn = 1e-3
     [grid]                         # the swept values
     gain = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
@@ -39,28 +41,32 @@ import dataclasses
 import itertools
 import math
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
-from dynjax.agents.rtrrl import RTRRLConfig, RTRRLHParams
+from dynjax.agents import ALGORITHMS, Algorithm, hparams_class
 from dynjax.config import check_positive_int
 
-ALGOS = ("rtrrl", "linear-td")
-STATIC_FIELDS = tuple(f.name for f in dataclasses.fields(RTRRLConfig) if f.name not in ("hparams", "env_args"))
-HPARAM_FIELDS = RTRRLHParams._fields
-_STATIC_TYPES: dict[str, tuple[type, ...]] = {
-    "env_id": (str,), "obs_mask": (str, list, type(None)), "hidden_size": (int,), "rule": (str,),
-    "feedback_alignment": (bool,), "meta_rl": (bool,), "critic_trace": (str,), "total_steps": (int,),
-    "eval_every": (int,), "eval_episodes": (int,), "eval_greedy": (bool,),
-}
-assert set(_STATIC_TYPES) == set(STATIC_FIELDS), "every static config field needs a declared type"
+
+def static_field_types(algo: Algorithm) -> dict[str, tuple[type, ...]]:
+    """The static (shape- or program-fixing) configuration fields an algorithm lets a spec set, with the Python
+    types a TOML value may have (from the dataclass annotations; `Any` fields are checked by validate())."""
+    hints = typing.get_type_hints(algo.config_cls)
+    out: dict[str, tuple[type, ...]] = {}
+    for f in dataclasses.fields(algo.config_cls):
+        if f.name in ("hparams", "env_args") or f.name in algo.fixed:
+            continue
+        hint = hints[f.name]
+        out[f.name] = {int: (int,), bool: (bool,), str: (str,), float: (int, float)}.get(hint, (object,))
+    return out
 
 
 class Program(NamedTuple):
     """One compiled program of a sweep: a static configuration and the hparam combinations vmapped in it."""
 
     index: int
-    config: RTRRLConfig  # static fields resolved; hparams = the base values
+    config: Any  # the algorithm's config: static fields resolved, hparams = the base values
     static: dict[str, Any]  # the swept static values of this program (names as in the grid)
     hparams: list[dict[str, float]]  # one dict per configuration in this program: swept hparam values
     config_ids: list[int]  # global configuration ids, aligned with `hparams`
@@ -69,6 +75,7 @@ class Program(NamedTuple):
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
     algo: str = "rtrrl"
+    preset: str | None = None
     seeds: int = 1
     seed: int = 0
     out: str | None = None
@@ -78,7 +85,7 @@ class SweepSpec:
     grid: Mapping[str, list[Any]] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"algo": self.algo, "seeds": self.seeds, "seed": self.seed, "config": dict(self.config),
+        return {"algo": self.algo, "preset": self.preset, "seeds": self.seeds, "seed": self.seed, "config": dict(self.config),
                 "env_args": dict(self.env_args), "hparams": dict(self.hparams),
                 "grid": {k: list(v) for k, v in self.grid.items()}}
 
@@ -87,15 +94,14 @@ def _is_real(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _check_static(name: str, value: Any, where: str) -> None:
-    if name not in _STATIC_TYPES:
-        raise ValueError(f"{where}: unknown name {name!r}; static fields are {', '.join(STATIC_FIELDS)}, "
-                         f"hyperparameters are {', '.join(HPARAM_FIELDS)}")
-    types = _STATIC_TYPES[name]
-    if isinstance(value, bool) and bool not in types:
-        ok = False
-    else:
-        ok = isinstance(value, types) or (name == "obs_mask" and isinstance(value, int))
+def _check_static(algo: Algorithm, name: str, value: Any, where: str) -> None:
+    types = static_field_types(algo)
+    if name not in types:
+        pinned = f" ({name} is fixed to {algo.fixed[name]!r} by algo = {algo.name!r})" if name in algo.fixed else ""
+        raise ValueError(f"{where}: unknown name {name!r}{pinned}; static fields are {', '.join(types)}, "
+                         f"hyperparameters are {', '.join(hparams_class(algo)._fields)}")
+    types = types[name]
+    ok = not (isinstance(value, bool) and bool not in types) and isinstance(value, types)
     if not ok:
         raise ValueError(f"{where}: {name} must be {' or '.join(t.__name__ for t in types)}, got {value!r}")
 
@@ -105,36 +111,39 @@ def _check_hparam(name: str, value: Any, where: str) -> None:
         raise ValueError(f"{where}: hyperparameter {name} must be a number, got {value!r}")
 
 
-def _check_entry(name: str, value: Any, where: str) -> None:
+def _check_entry(algo: Algorithm, name: str, value: Any, where: str) -> None:
     if name.startswith("env_args."):
         if not name[len("env_args."):]:
             raise ValueError(f"{where}: empty environment argument name")
         return
-    if name in HPARAM_FIELDS:
+    if name in hparams_class(algo)._fields:
         _check_hparam(name, value, where)
     else:
-        _check_static(name, value, where)
+        _check_static(algo, name, value, where)
 
 
 def spec_from_dict(d: Mapping[str, Any]) -> SweepSpec:
     """Build and check a SweepSpec from a parsed TOML table."""
-    known = {"algo", "seeds", "seed", "out", "config", "env_args", "hparams", "grid"}
+    known = {"algo", "preset", "seeds", "seed", "out", "config", "env_args", "hparams", "grid"}
     for k in d:
         if k not in known:
             raise ValueError(f"sweep spec: unknown top-level key {k!r} (expected {', '.join(sorted(known))})")
     spec = SweepSpec(**{k: d[k] for k in d})
-    if spec.algo not in ALGOS:
-        raise ValueError(f"sweep spec: algo must be one of {', '.join(ALGOS)}; got {spec.algo!r}")
+    if spec.algo not in ALGORITHMS:
+        raise ValueError(f"sweep spec: algo must be one of {', '.join(ALGORITHMS)}; got {spec.algo!r}")
+    algo = ALGORITHMS[spec.algo]
+    hparam_fields = hparams_class(algo)._fields
+    if spec.preset is not None and spec.preset not in algo.presets:
+        raise ValueError(f"sweep spec: preset {spec.preset!r} is not one of {spec.algo}'s presets "
+                         f"({', '.join(algo.presets) or 'none'})")
     check_positive_int("sweep spec: seeds", spec.seeds)
     if isinstance(spec.seed, bool) or not isinstance(spec.seed, int) or spec.seed < 0:
         raise ValueError(f"sweep spec: seed must be a non-negative integer, got {spec.seed!r}")
     for name, value in spec.config.items():
-        if name == "rule" and spec.algo == "linear-td":
-            raise ValueError("sweep spec: config.rule is fixed to 'linear' by algo = 'linear-td'")
-        _check_static(name, value, "sweep spec [config]")
+        _check_static(algo, name, value, "sweep spec [config]")
     for name, value in spec.hparams.items():
-        if name not in HPARAM_FIELDS:
-            raise ValueError(f"sweep spec [hparams]: unknown hyperparameter {name!r}; known: {', '.join(HPARAM_FIELDS)}")
+        if name not in hparam_fields:
+            raise ValueError(f"sweep spec [hparams]: unknown hyperparameter {name!r}; known: {', '.join(hparam_fields)}")
         _check_hparam(name, value, "sweep spec [hparams]")
     for name, values in spec.grid.items():
         if not isinstance(values, list) or not values:
@@ -142,7 +151,7 @@ def spec_from_dict(d: Mapping[str, Any]) -> SweepSpec:
         if name == "hparams" or name == "env_args":
             raise ValueError(f"sweep spec [grid]: name the field itself, e.g. 'lr_rnn' or 'env_args.size'")
         for v in values:
-            _check_entry(name, v, f"sweep spec [grid] {name}")
+            _check_entry(algo, name, v, f"sweep spec [grid] {name}")
         if len(set(map(repr, values))) != len(values):
             raise ValueError(f"sweep spec [grid]: {name} lists a value twice: {values!r}")
     return spec
@@ -160,8 +169,8 @@ def load_spec(path: str | Path) -> SweepSpec:
     return spec_from_dict(d)
 
 
-def _base_hparams(spec: SweepSpec) -> RTRRLHParams:
-    hp = RTRRLHParams(**{k: float(v) for k, v in spec.hparams.items()})
+def _base_hparams(spec: SweepSpec) -> Any:
+    hp = hparams_class(ALGORITHMS[spec.algo])(**{k: float(v) for k, v in spec.hparams.items()})
     if "grad_clip" in spec.grid:
         # The clip is compiled in only if the base value is finite (see RTRRLConfig): a swept clip must be on.
         finite = [float(v) for v in spec.grid["grad_clip"] if math.isfinite(float(v))]
@@ -172,23 +181,25 @@ def _base_hparams(spec: SweepSpec) -> RTRRLHParams:
 
 def resolve(spec: SweepSpec) -> list[Program]:
     """The programs of a sweep, each with its validated config and its vmapped hparam combinations."""
-    static_names = [k for k in spec.grid if k not in HPARAM_FIELDS]
-    hp_names = [k for k in spec.grid if k in HPARAM_FIELDS]
+    algo = ALGORITHMS[spec.algo]
+    hparam_fields = hparams_class(algo)._fields
+    static_names = [k for k in spec.grid if k not in hparam_fields]
+    hp_names = [k for k in spec.grid if k in hparam_fields]
     hp_combos = [dict(zip(hp_names, vals)) for vals in itertools.product(*(spec.grid[k] for k in hp_names))]
     base_hp = _base_hparams(spec)
     programs: list[Program] = []
     next_id = 0
     for vals in itertools.product(*(spec.grid[k] for k in static_names)):
         static = dict(zip(static_names, vals))
-        fields = dict(spec.config) | {k: v for k, v in static.items() if not k.startswith("env_args.")}
+        preset = dict(algo.presets[spec.preset]) if spec.preset else {}
+        fields = preset | dict(spec.config) | dict(algo.fixed) | {
+            k: v for k, v in static.items() if not k.startswith("env_args.")}
         env_args = dict(spec.env_args) | {k[len("env_args."):]: v for k, v in static.items() if k.startswith("env_args.")}
-        if spec.algo == "linear-td":
-            fields["rule"] = "linear"
         if isinstance(fields.get("obs_mask"), list):
             fields["obs_mask"] = tuple(fields["obs_mask"])
-        config = RTRRLConfig(**fields, env_args=tuple(sorted(env_args.items())), hparams=base_hp)
+        config = algo.config_cls(**fields, env_args=tuple(sorted(env_args.items())), hparams=base_hp)
         for combo in hp_combos:  # every configuration's numbers are checked, not only the base's
-            RTRRLConfig(**fields, env_args=config.env_args, hparams=base_hp._replace(
+            algo.config_cls(**fields, env_args=config.env_args, hparams=base_hp._replace(
                 **{k: float(v) for k, v in combo.items()})).validate()
         config.validate()
         ids = list(range(next_id, next_id + len(hp_combos)))

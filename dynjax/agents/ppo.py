@@ -1,0 +1,441 @@
+"""Recurrent PPO trained by backpropagation through time, and PPO guided by fixed reaction-diffusion dynamics.
+
+The conventional baseline of every comparison in the source papers (Schulman et al. 2017, PPO; the design of
+PureJaxRL's recurrent PPO, Lu et al. 2022). Per learner (seed): `num_envs` environments step in parallel;
+each update collects a rollout of `num_steps` steps, computes GAE advantages, and runs `update_epochs` epochs
+over `num_minibatches` minibatches, a minibatch being a subset of the environments with their whole sequences
+and the recurrent state each had at the rollout's start, so BPTT sees exactly what the policy saw:
+
+    x_t  = [o_t ; a_{t-1} ; r_{t-1}]  (meta_rl)  or  o_t
+    h_t  = cell(where(start_t, 0, h_{t-1}), x_t)        cell: gru | rnn | ctrnn (RTRRL's) | mlp (no memory)
+    pi(.|h_t) = policy(actor(h_t)),  V(h_t) = critic(h_t)           actor/critic: tanh MLPs (or linear)
+    L = -E[min(rho A, clip(rho, 1 - eps, 1 + eps) A)] + c_V E[max((V - G)^2, (V_clip - G)^2)] / 2 - c_H E[H(pi)]
+
+Episode ends: the recurrent state (and the previous action and reward) reset on terminated OR truncated;
+GAE bootstraps a truncated step from V of the final observation (computed from the same recurrent state),
+a terminated step from nothing (dynjax.td.gae).
+
+RD-PPO (`guide=True`, the blog post "Guiding Emergence in RL (Part 1)", 2025): each environment also carries
+the activator/inhibitor state of dynjax.cells.reaction_diffusion, stepped once per environment step and reset
+at episode start; its readout y_t = o_t^T a_t is blended into the logits, (1 - beta) logits + beta y_t, when
+acting and in the loss (y_t is stored with the rollout). Nothing of it is trained. With gamma = beta = 0 the
+agent computes exactly what plain PPO computes.
+
+`make_learner(config)` gives the pure pieces the sweep runner drives; `make_train(config) -> train(key)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from dynjax.agents.base import EvalMetrics, env_action, episode_returns, freeze_diverged, mean_or_nan, whole_run
+from dynjax.cells import CELLS
+from dynjax.cells.reaction_diffusion import RD_FIELDS, RDState, blend, rd_init, rd_readout, rd_step
+from dynjax.config import check_choice, check_finite, check_positive_int
+from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.heads import Policy, categorical, diag_gaussian
+from dynjax.td import gae
+
+Array = jax.Array
+
+
+class PPOHParams(NamedTuple):
+    """Numeric hyperparameters (array leaves: a sweep can vmap them). Defaults: PureJaxRL's PPO-RNN for
+    the PPO part; the reaction-diffusion constants (used by rd-ppo only) are ours, see
+    dynjax.cells.reaction_diffusion."""
+
+    lr: Any = 2.5e-4
+    anneal_lr: Any = 1.0  # 1: decay the learning rate linearly to 0 over the run; 0: constant
+    discount: Any = 0.99
+    gae_lambda: Any = 0.95
+    clip_eps: Any = 0.2
+    ent_coef: Any = 0.01
+    vf_coef: Any = 0.5
+    max_grad_norm: Any = 0.5
+    gain: Any = 1.0  # recurrent weight gain g of the cell
+    dt: Any = 1.0  # CT-RNN step
+    tau_init_low: Any = 1.0  # CT-RNN time constants ~ U[low, high]
+    tau_init_high: Any = 5.0
+    init_log_std: Any = 0.0  # continuous actions: initial log sigma
+    gamma: Any = 0.0  # RD guidance strength
+    beta: Any = 0.3  # RD blending weight
+    D_a: Any = 0.02
+    D_h: Any = 0.2
+    rho_a: Any = 1.0
+    rho_h: Any = 1.0
+    mu_a: Any = 1.0
+    mu_h: Any = 1.0
+    rd_eps: Any = 1e-3
+    rd_dt: Any = 0.1
+    rd_bound: Any = 5.0
+    rd_init_noise: Any = 0.3
+
+
+PPO_FIELDS = tuple(f for f in PPOHParams._fields if f not in RD_FIELDS)
+CELL_CHOICES = tuple(CELLS)
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """Recurrent PPO configuration: fields above `hparams` fix shapes or the program and are static.
+    Defaults: PureJaxRL's PPO-RNN (GRU 128, 4 envs x 128 steps, 4 epochs x 4 minibatches) on fully observed
+    CartPole. Presets (PRESETS) give the papers' configurations."""
+
+    env_id: str = "CartPole-v1"
+    env_args: tuple[tuple[str, Any], ...] = ()
+    obs_mask: Any = None
+    cell: str = "gru"
+    hidden_size: int = 128
+    head_hidden: int = 128  # width of the one tanh hidden layer of actor and critic (0: linear heads)
+    meta_rl: bool = False  # feed the previous action and reward (RTRRL's input)
+    log_std: str = "param"  # continuous actions: "param" (state-independent, learned) or "head" (actor output)
+    guide: bool = False  # RD-PPO: blend fixed reaction-diffusion dynamics into the logits
+    num_envs: int = 4
+    num_steps: int = 128
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    total_steps: int = 524_288  # environment steps per learner (all its envs together): 1024 updates
+    eval_every: int = 65_536
+    eval_episodes: int = 10
+    eval_greedy: bool = False
+    hparams: PPOHParams = PPOHParams()
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.num_envs * self.num_steps
+
+    def validate(self) -> EnvSpec:
+        """Check every field (raising a ValueError naming it) and build the environment spec."""
+        for name in ("hidden_size", "num_envs", "num_steps", "update_epochs", "num_minibatches", "total_steps",
+                     "eval_every", "eval_episodes"):
+            check_positive_int(name, getattr(self, name))
+        if isinstance(self.head_hidden, bool) or not isinstance(self.head_hidden, int) or self.head_hidden < 0:
+            raise ValueError(f"head_hidden: must be a non-negative integer, got {self.head_hidden!r}")
+        check_choice("cell", self.cell, CELL_CHOICES)
+        check_choice("log_std", self.log_std, ("param", "head"))
+        if self.num_envs % self.num_minibatches:
+            raise ValueError(f"num_minibatches ({self.num_minibatches}) must divide num_envs ({self.num_envs}): "
+                             "a minibatch is a set of whole environment sequences")
+        if self.eval_every % self.steps_per_update:
+            raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of num_envs x num_steps "
+                             f"({self.steps_per_update})")
+        if self.total_steps % self.eval_every:
+            raise ValueError(f"total_steps ({self.total_steps}) must be a multiple of eval_every ({self.eval_every})")
+        hp = self.hparams
+        for name in ("lr", "clip_eps", "max_grad_norm", "dt", "tau_init_low", "tau_init_high", "rd_dt", "rd_bound",
+                     "rd_eps"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, low_open=True)
+        for name in ("discount", "gae_lambda", "anneal_lr", "beta"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
+        for name in ("ent_coef", "vf_coef", "gain", "gamma", "D_a", "D_h", "rho_a", "rho_h", "mu_a", "mu_h",
+                     "rd_init_noise"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0)
+        check_finite("hparams.init_log_std", hp.init_log_std)
+        spec = make_env(self.env_id, dict(self.env_args), self.obs_mask)
+        if self.guide and not spec.discrete:
+            raise ValueError(f"guide: reaction-diffusion guidance blends into logits and needs discrete actions; "
+                             f"{self.env_id} has continuous actions")
+        return spec
+
+
+# The papers' configurations; a preset fills fields the user did not set (see dynjax.cli).
+PRESETS: dict[str, dict[str, Any]] = {
+    # RTRRL's comparison: the same 32-unit CT-RNN with linear heads and the same Meta-RL input, trained by BPTT.
+    "rtrrl": dict(cell="ctrnn", hidden_size=32, head_hidden=0, meta_rl=True),
+    # Huang, Singh & Rajan: 64-unit vanilla RNN, 64-unit tanh policy and value heads, Pendulum-v1,
+    # 1024 environment steps per update, 100 updates (angle-only: obs_mask "0,1", cos and sin of theta).
+    "huang": dict(cell="rnn", hidden_size=64, head_hidden=64, env_id="Pendulum-v1", num_envs=8, num_steps=128,
+                  num_minibatches=4, total_steps=102_400, eval_every=10_240),
+}
+
+
+class PPOParams(NamedTuple):
+    cell: Any
+    actor: tuple  # ((W, b), ...) tanh MLP layers; the last is linear
+    critic: tuple
+    log_std: Array  # (A,) state-independent log sigma (continuous, log_std="param"); () otherwise
+
+
+class EnvCarry(NamedTuple):
+    """What each of a learner's environments carries between steps (leading axis: num_envs)."""
+
+    env_state: Any
+    obs: Array  # current observation o_t
+    h: Array  # recurrent state before the next cell step (already zero at an episode start)
+    prev_action: Array
+    prev_reward: Array
+    start: Array  # o_t is the first observation of an episode
+    rd: Any  # RDState (guide) or ()
+    ep_return: Array
+
+
+class PPOState(NamedTuple):
+    params: PPOParams
+    opt_state: Any
+    envs: EnvCarry
+    rd0: Any  # fixed RD start pattern (guide) or ()
+    key: Array
+    hp: PPOHParams
+    step: Array  # environment steps taken (all envs)
+    diverged_at: Array
+
+
+class Transition(NamedTuple):
+    """One rollout step of every environment (time-major rollouts stack these)."""
+
+    x: Array
+    start: Array
+    guide: Any  # RD readout y_t blended into the logits, or ()
+    action: Array
+    log_prob: Array
+    value: Array
+    reward: Array
+    terminated: Array
+    done: Array
+    next_value: Array  # V of the next state (of the final observation when the step truncated)
+
+
+class PPOLearner(NamedTuple):
+    config: PPOConfig
+    spec: EnvSpec
+    policy: Policy
+    init: Callable[..., PPOState]
+    rollout: Callable[[PPOState], tuple[PPOState, Transition, Array, EnvCarry]]
+    update: Callable[[PPOState], tuple[PPOState, Array, Array, Array]]
+    segment: Callable[[PPOState], tuple[PPOState, EvalMetrics]]
+    evaluate: Callable[[PPOState], EvalMetrics]
+    forward: Callable[..., tuple[Array, Array, Array]]
+    replay: Callable[..., tuple[Array, Array]]  # (params, h0, one env's transitions, hp) -> (outputs, values)
+    minibatch_envs: Callable[[Array], Array]
+
+
+def _mlp_init(key: Array, sizes: list[int], out_scale: float) -> tuple:
+    """W ~ N(0, scale^2 / fan_in) with scale sqrt 2 for hidden layers and out_scale for the output layer (the
+    gains of PureJaxRL's orthogonal init; a Gaussian, because jaxlib's batched CPU QR can deadlock when two
+    of its calls share the thread pool), zero biases."""
+    keys = jax.random.split(key, len(sizes) - 1)
+    layers = []
+    for i, k in enumerate(keys):
+        scale = out_scale if i == len(keys) - 1 else jnp.sqrt(2.0)
+        W = scale * jax.random.normal(k, (sizes[i + 1], sizes[i])) / jnp.sqrt(sizes[i])
+        layers.append((W, jnp.zeros((sizes[i + 1],))))
+    return tuple(layers)
+
+
+def _mlp(layers: tuple, x: Array) -> Array:
+    for W, b in layers[:-1]:
+        x = jnp.tanh(W @ x + b)
+    W, b = layers[-1]
+    return W @ x + b
+
+
+def make_learner(config: PPOConfig) -> PPOLearner:
+    """Validate `config` and build the pure functions of one PPO learner."""
+    spec = config.validate()
+    env, env_params = spec.env, spec.params
+    cell = CELLS[config.cell]
+    policy: Policy = categorical(spec.n_actions) if spec.discrete else diag_gaussian(spec.n_actions)
+    n_act_feat = policy.action_features(policy.null_action).shape[0]
+    n_in = spec.obs_dim + (n_act_feat + 1 if config.meta_rl else 0)
+    H, E, T = config.hidden_size, config.num_envs, config.num_steps
+    heads_out = spec.n_actions if (spec.discrete or config.log_std == "param") else 2 * spec.n_actions
+    n_updates = config.total_steps // config.steps_per_update
+    float_hp = lambda hp: jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), hp)  # noqa: E731
+    mlp_sizes = lambda out: [H] + ([config.head_hidden] if config.head_hidden else []) + [out]  # noqa: E731
+
+    def meta_input(obs: Array, action: Array, reward: Array) -> Array:
+        if not config.meta_rl:
+            return obs
+        return jnp.concatenate([obs, policy.action_features(action).astype(jnp.float32), jnp.reshape(reward, (1,))])
+
+    def forward(params: PPOParams, h: Array, x: Array, hp: PPOHParams) -> tuple[Array, Array, Array]:
+        """One step of one environment: (h_t, policy output, V(h_t))."""
+        h = cell.step(params.cell, h, x, hp)
+        out = _mlp(params.actor, h)
+        if not spec.discrete and config.log_std == "param":
+            out = jnp.concatenate([out, params.log_std])
+        return h, out, _mlp(params.critic, h)[0]
+
+    def init_params(key: Array, hp: PPOHParams) -> PPOParams:
+        k_cell, k_actor, k_critic = jax.random.split(key, 3)
+        log_std = (jnp.full((spec.n_actions,), hp.init_log_std) if not spec.discrete and config.log_std == "param"
+                   else jnp.zeros((0,)))
+        actor = _mlp_init(k_actor, mlp_sizes(heads_out), 0.01)
+        if not spec.discrete and config.log_std == "head":  # start at sigma = exp(init_log_std)
+            W, b = actor[-1]
+            actor = actor[:-1] + ((W, b.at[spec.n_actions:].set(hp.init_log_std)),)
+        return PPOParams(cell=cell.init(k_cell, n_in, H, hp), actor=actor, critic=_mlp_init(k_critic, mlp_sizes(1), 1.0),
+                         log_std=log_std)
+
+    def optimizer(hp: PPOHParams) -> optax.GradientTransformation:
+        return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.scale_by_adam(eps=1e-5))
+
+    def fresh_carry(obs: Array, env_state: Any, rd0: Any) -> EnvCarry:
+        return EnvCarry(env_state=env_state, obs=obs, h=jnp.zeros((H,)), prev_action=policy.null_action,
+                        prev_reward=jnp.zeros(()), start=jnp.ones((), bool), rd=rd0, ep_return=jnp.zeros(()))
+
+    def init(key: Array, hp: PPOHParams | None = None) -> PPOState:
+        hp = float_hp(config.hparams if hp is None else hp)
+        k_params, k_env, k_run = jax.random.split(key, 3)
+        params = init_params(k_params, hp)
+        # The RD pattern comes from a fold of the key, so plain PPO's random stream is the same with or without it.
+        rd0 = rd_init(jax.random.fold_in(key, 0x5D), spec.obs_dim, spec.n_actions, hp) if config.guide else ()
+        obs, env_state = jax.vmap(env.reset, (0, None))(jax.random.split(k_env, E), env_params)
+        envs = jax.vmap(fresh_carry, (0, 0, None))(obs, env_state, rd0)
+        return PPOState(params=params, opt_state=optimizer(hp).init(params), envs=envs, rd0=rd0, key=k_run, hp=hp,
+                        step=jnp.zeros((), jnp.int32), diverged_at=jnp.full((), -1, jnp.int32))
+
+    def guided(out: Array, rd: Any, obs: Array, hp: PPOHParams) -> tuple[Array, Any, Any]:
+        """Step the RD state and blend its readout into the logits (identity without a guide)."""
+        if not config.guide:
+            return out, rd, ()
+        rd = rd_step(rd, hp)
+        y = rd_readout(rd, obs)
+        return blend(out, y, hp.beta), rd, y
+
+    def env_step(params: PPOParams, hp: PPOHParams, rd0: Any, c: EnvCarry, key: Array) -> tuple[EnvCarry, Transition]:
+        """Act in one environment and advance its carry (reset on terminated or truncated)."""
+        k_act, k_env = jax.random.split(key)
+        x = meta_input(c.obs, c.prev_action, c.prev_reward)
+        h, out, v = forward(params, c.h, x, hp)
+        out, rd, y = guided(out, c.rd, c.obs, hp)
+        action = policy.sample(k_act, out)
+        obs, env_state, reward, terminated, truncated, info = env.step(k_env, c.env_state, env_action(spec, action),
+                                                                       env_params)
+        done = jnp.logical_or(terminated, truncated)
+        # V of the observation the step really produced (before the auto-reset): the truncation bootstrap.
+        _, _, v_final = forward(params, h, meta_input(info["final_observation"], action, reward), hp)
+        ep_return = c.ep_return + reward
+        nxt = EnvCarry(env_state=env_state, obs=obs, h=jnp.where(done, 0.0, h),
+                       prev_action=jnp.where(done, policy.null_action, action),
+                       prev_reward=jnp.where(done, 0.0, reward), start=done,
+                       rd=jax.tree.map(lambda r0, r: jnp.where(done, r0, r), rd0, rd),
+                       ep_return=jnp.where(done, 0.0, ep_return))
+        tr = Transition(x=x, start=c.start, guide=y, action=action, log_prob=policy.log_prob(out, action), value=v,
+                        reward=reward, terminated=terminated, done=done, next_value=v_final)
+        return nxt, (tr, jnp.where(done, ep_return, jnp.nan))
+
+    def rollout(s: PPOState) -> tuple[PPOState, Transition, Array, EnvCarry]:
+        """num_steps steps of every environment; returns the time-major transitions (T, E, ...), the returns of
+        episodes that ended (nan elsewhere) and the carries at the rollout's start."""
+        def step(carry, _):
+            envs, key = carry
+            key, k = jax.random.split(key)
+            envs, out = jax.vmap(env_step, (None, None, None, 0, 0))(s.params, s.hp, s.rd0, envs,
+                                                                      jax.random.split(k, E))
+            return (envs, key), out
+
+        (envs, key), (traj, ep_returns) = jax.lax.scan(step, (s.envs, s.key), None, length=T)
+        # V of the state after the last step bootstraps the rollout's tail; earlier steps use the next step's V.
+        x_last = jax.vmap(meta_input)(envs.obs, envs.prev_action, envs.prev_reward)
+        _, _, v_last = jax.vmap(forward, (None, 0, 0, None))(s.params, envs.h, x_last, s.hp)
+        v_next = jnp.concatenate([traj.value[1:], v_last[None]])
+        traj = traj._replace(next_value=jnp.where(traj.done & ~traj.terminated, traj.next_value, v_next))
+        return s._replace(envs=envs, key=key, step=s.step + E * T), traj, ep_returns, s.envs
+
+    def minibatch_envs(key: Array) -> Array:
+        """A random partition of the environments into num_minibatches sets (rows): whole sequences."""
+        return jax.random.permutation(key, E).reshape(config.num_minibatches, E // config.num_minibatches)
+
+    def sequence_outputs(params: PPOParams, h0: Array, traj: Transition, hp: PPOHParams) -> tuple[Array, Array]:
+        """Re-run one environment's sequence with BPTT: (policy outputs (T, out), values (T,))."""
+        def step(h, tr):
+            h, out, v = forward(params, jnp.where(tr.start, 0.0, h), tr.x, hp)
+            out = blend(out, tr.guide, hp.beta) if config.guide else out
+            return h, (out, v)
+
+        return jax.lax.scan(step, h0, traj)[1]
+
+    def loss(params: PPOParams, h0: Array, traj: Transition, adv: Array, targets: Array, hp: PPOHParams):
+        """PPO loss of a minibatch of whole sequences: h0 (M, H), traj leaves (T, M, ...)."""
+        outs, values = jax.vmap(sequence_outputs, (None, 0, 1, None), (1, 1))(params, h0, traj, hp)
+        log_prob = jax.vmap(jax.vmap(policy.log_prob))(outs, traj.action)
+        entropy = jnp.mean(jax.vmap(jax.vmap(policy.entropy))(outs))
+        ratio = jnp.exp(log_prob - traj.log_prob)
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - hp.clip_eps, 1.0 + hp.clip_eps) * adv)
+        v_clip = traj.value + jnp.clip(values - traj.value, -hp.clip_eps, hp.clip_eps)
+        v_loss = 0.5 * jnp.mean(jnp.maximum((values - targets) ** 2, (v_clip - targets) ** 2))
+        return -jnp.mean(surrogate) + hp.vf_coef * v_loss - hp.ent_coef * entropy
+
+    def update(s: PPOState) -> tuple[PPOState, Array, Array, Array]:
+        """One PPO update: rollout, GAE, epochs x minibatches of gradient steps. Returns the new state, the
+        last minibatch loss, and the sum and count of returns of episodes that ended in the rollout."""
+        hp = s.hp
+        n_done = s.step // config.steps_per_update
+        lr = hp.lr * (1.0 - hp.anneal_lr * n_done / n_updates)
+        s, traj, ep_returns, start_carry = rollout(s)
+        adv, targets = gae(traj.reward, traj.value, traj.next_value, traj.terminated, traj.done, hp.discount,
+                           hp.gae_lambda)
+        grad_fn = jax.value_and_grad(loss)
+        opt = optimizer(hp)
+
+        def minibatch(carry, idx):
+            params, opt_state = carry
+            take = lambda x: jnp.take(x, idx, axis=1)  # noqa: E731  (env axis of time-major arrays)
+            value, grads = grad_fn(params, start_carry.h[idx], jax.tree.map(take, traj), take(adv), take(targets), hp)
+            updates, opt_state = opt.update(grads, opt_state)
+            params = jax.tree.map(lambda p, u: p - lr * u, params, updates)
+            return (params, opt_state), value
+
+        def epoch(carry, key):
+            return jax.lax.scan(minibatch, carry, minibatch_envs(key))
+
+        key, k_epochs = jax.random.split(s.key)
+        (params, opt_state), losses = jax.lax.scan(epoch, (s.params, s.opt_state),
+                                                   jax.random.split(k_epochs, config.update_epochs))
+        finished = ~jnp.isnan(ep_returns)
+        s = s._replace(params=params, opt_state=opt_state, key=key)
+        return s, losses[-1, -1], jnp.sum(jnp.where(finished, ep_returns, 0.0)), jnp.sum(finished)
+
+    def evaluate(s: PPOState) -> EvalMetrics:
+        """Mean return of `eval_episodes` fresh episodes with learning frozen."""
+        p, hp = s.params, s.hp
+
+        def observe(c, obs, a, r):
+            h, _, out, rd = c
+            x = meta_input(obs, a, r)
+            h, out, _ = forward(p, h, x, hp)
+            out, rd, _ = guided(out, rd, obs, hp)
+            return h, obs, out, rd
+
+        def start(obs):
+            return observe((jnp.zeros((H,)), obs, jnp.zeros((policy.out_dim,)), s.rd0), obs, policy.null_action,
+                           jnp.zeros(()))
+
+        def act(c, key):
+            out = c[2]
+            return policy.mode(out) if config.eval_greedy else policy.sample(key, out)
+
+        returns = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
+        return EvalMetrics(step=s.step, eval_return=jnp.mean(returns), train_return=jnp.full((), jnp.nan),
+                           diverged=s.diverged_at >= 0, diverged_at=s.diverged_at)
+
+    def segment(s0: PPOState) -> tuple[PPOState, EvalMetrics]:
+        """eval_every environment steps of updates, then an evaluation; a learner whose loss or parameters
+        become non-finite is frozen at the segment's start (dynjax.agents.base.freeze_diverged)."""
+        def body(carry, _):
+            s, ret_sum, ret_count, bad_at = carry
+            s, value, r_sum, r_count = update(s)
+            bad = ~jnp.isfinite(value) | ~jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(s.params)]))
+            bad_at = jnp.where((bad_at < 0) & bad, s.step, bad_at)
+            return (s, ret_sum + r_sum, ret_count + r_count, bad_at), None
+
+        init = (s0, jnp.zeros(()), jnp.zeros((), jnp.int32), s0.diverged_at)
+        (s, ret_sum, ret_count, bad_at), _ = jax.lax.scan(body, init, None,
+                                                          length=config.eval_every // config.steps_per_update)
+        s = freeze_diverged(s0, s, bad_at)
+        return s, evaluate(s)._replace(train_return=mean_or_nan(ret_sum, ret_count))
+
+    return PPOLearner(config=config, spec=spec, policy=policy, init=init, rollout=rollout, update=update, segment=segment,
+                      evaluate=evaluate, forward=forward, replay=sequence_outputs, minibatch_envs=minibatch_envs)
+
+
+def make_train(config: PPOConfig) -> Callable[..., tuple[PPOState, EvalMetrics]]:
+    """`train(key, hparams=None) -> (final_state, metrics)`, one entry per evaluation point (step 0 included)."""
+    return whole_run(make_learner(config), config.total_steps // config.eval_every)

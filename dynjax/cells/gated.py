@@ -1,0 +1,84 @@
+"""Discrete-time cells for the BPTT baselines: GRU, vanilla tanh RNN, and a feedforward layer.
+
+All three are pure step functions `step(params, h, x) -> h'` over NamedTuple parameters, initialised with the
+same convention as the CT-RNN (dynjax.cells.ctrnn): input weights N(0, 1/I), recurrent weights N(0, g^2/N),
+zero biases, so the gain g means the same thing for every cell.
+
+Vanilla RNN (Elman 1990):          h' = tanh(W_x x + W_h h + b)
+GRU (Cho et al. 2014):             r  = sigmoid(W_xr x + W_hr h + b_r)
+                                   z  = sigmoid(W_xz x + W_hz h + b_z)
+                                   n  = tanh(W_xn x + b_xn + r * (W_hn h + b_hn))
+                                   h' = (1 - z) * n + z * h
+Feedforward ("mlp"):               h' = tanh(W_x x + b)        (ignores h: a memoryless body)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+Array = jax.Array
+
+
+class DenseRNNParams(NamedTuple):
+    W_x: Array  # (N, I)
+    W_h: Array  # (N, N); zeros and unused for the feedforward cell
+    b: Array  # (N,)
+
+
+class GRUParams(NamedTuple):
+    W_x: Array  # (3N, I): rows [reset | update | candidate]
+    W_h: Array  # (3N, N)
+    b_x: Array  # (3N,)
+    b_h: Array  # (3N,)
+
+
+def _input_weights(key: Array, rows: int, n_inputs: int) -> Array:
+    return jax.random.normal(key, (rows, n_inputs)) / jnp.sqrt(max(n_inputs, 1))
+
+
+def _recurrent_weights(key: Array, rows: int, n_hidden: int, gain: float | Array) -> Array:
+    return gain * jax.random.normal(key, (rows, n_hidden)) / jnp.sqrt(n_hidden)
+
+
+def rnn_init(key: Array, n_inputs: int, n_hidden: int, gain: float | Array = 1.0) -> DenseRNNParams:
+    k_x, k_h = jax.random.split(key)
+    return DenseRNNParams(W_x=_input_weights(k_x, n_hidden, n_inputs),
+                          W_h=_recurrent_weights(k_h, n_hidden, n_hidden, gain), b=jnp.zeros((n_hidden,)))
+
+
+def rnn_step(params: DenseRNNParams, h: Array, x: Array) -> Array:
+    """h' = tanh(W_x x + W_h h + b)."""
+    return jnp.tanh(params.W_x @ x + params.W_h @ h + params.b)
+
+
+def mlp_init(key: Array, n_inputs: int, n_hidden: int, gain: float | Array = 1.0) -> DenseRNNParams:
+    del gain
+    return DenseRNNParams(W_x=_input_weights(key, n_hidden, n_inputs), W_h=jnp.zeros((n_hidden, 0)),
+                          b=jnp.zeros((n_hidden,)))
+
+
+def mlp_step(params: DenseRNNParams, h: Array, x: Array) -> Array:
+    """h' = tanh(W_x x + b): no memory."""
+    del h
+    return jnp.tanh(params.W_x @ x + params.b)
+
+
+def gru_init(key: Array, n_inputs: int, n_hidden: int, gain: float | Array = 1.0) -> GRUParams:
+    k_x, k_h = jax.random.split(key)
+    return GRUParams(W_x=_input_weights(k_x, 3 * n_hidden, n_inputs),
+                     W_h=_recurrent_weights(k_h, 3 * n_hidden, n_hidden, gain),
+                     b_x=jnp.zeros((3 * n_hidden,)), b_h=jnp.zeros((3 * n_hidden,)))
+
+
+def gru_step(params: GRUParams, h: Array, x: Array) -> Array:
+    """One GRU step (reset gate applied to the recurrent candidate term, as in cuDNN / flax)."""
+    n = h.shape[0]
+    gx = params.W_x @ x + params.b_x
+    gh = params.W_h @ h + params.b_h
+    r = jax.nn.sigmoid(gx[:n] + gh[:n])
+    z = jax.nn.sigmoid(gx[n:2 * n] + gh[n:2 * n])
+    cand = jnp.tanh(gx[2 * n:] + r * gh[2 * n:])
+    return (1.0 - z) * cand + z * h
