@@ -61,6 +61,13 @@ def steps_to_threshold(m: dict) -> np.ndarray:
     return np.where(hit.any(axis=1), steps[np.arange(len(ev)), np.argmax(hit, axis=1)], np.nan)
 
 
+def diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000) -> tuple[float, float]:
+    """95% percentile-bootstrap CI of mean(a) - mean(b), seeds resampled independently (fixed RNG)."""
+    rng = np.random.default_rng(0)
+    d = rng.choice(a, (n_boot, a.size)).mean(1) - rng.choice(b, (n_boot, b.size)).mean(1)
+    return tuple(np.percentile(d, [2.5, 97.5]))
+
+
 def q(x: np.ndarray, fmt: str = ".3g") -> str:
     x = x[np.isfinite(x)]
     if not x.size:
@@ -75,6 +82,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=262_144)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--envs", nargs="*", default=list(ENVS), choices=list(ENVS), help="subset of environments")
     args = ap.parse_args()
     seeds, steps = (2, 8_192) if args.quick else (args.seeds, args.steps)
     eval_every = steps // 16
@@ -89,12 +97,13 @@ def main() -> None:
         f"steps to {THRESHOLD:g}: over the seeds that reach it (count in the next column). "
         "Early = mean evaluation return over the first quarter of the budget.",
         "",
-        "| environment | agent | steps to 475 | reached | early return | final return | diverged |",
-        "|---|---|---|---|---|---|---|",
+        "| environment | agent | steps to 475 | reached | early return | early vs PPO: mean difference (95% CI) "
+        "| final return | diverged |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     panels = []
-    for env in ENVS:
-        curves = []
+    for env in args.envs:
+        curves, early_ppo = [], None
         for algo in ("ppo-rnn", "rd-ppo"):
             path = run(algo, env, seeds, steps, eval_every, root) / "metrics.csv"
             for i, gamma in enumerate(GAMMAS if algo == "rd-ppo" else [None]):
@@ -105,8 +114,13 @@ def main() -> None:
                 ev = np.asarray(ok["eval_return"])
                 early = ev[:, 1:1 + max(1, (ev.shape[1] - 1) // 4)].mean(axis=1)
                 stt = steps_to_threshold(ok)
+                if gamma is None:
+                    early_ppo, diff = early, "(baseline)"
+                else:
+                    lo, hi = diff_ci(early, early_ppo)
+                    diff = f"{early.mean() - early_ppo.mean():+.1f} ({lo:+.1f}, {hi:+.1f})"
                 lines.append(f"| {env} | {label} | {q(stt, '.0f')} | {int(np.isfinite(stt).sum())}/{len(stt)} | "
-                             f"{q(early)} | {q(ev[:, -1])} | {int(bad.sum())} |")
+                             f"{q(early)} | {diff} | {q(ev[:, -1])} | {int(bad.sum())} |")
                 curves.append((label, m))
         plot_learning_curves(curves, root / f"{slug(env)}.png", f"{env}: PPO vs blind RD guidance ({seeds} seeds)")
         panels.append(f"![{env}]({root.name}/{slug(env)}.png)")

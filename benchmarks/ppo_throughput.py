@@ -10,6 +10,9 @@ benchmark in the PureJaxRL design; not part of dynjax).
 
     python benchmarks/ppo_throughput.py                  # writes benchmarks/results/ppo_throughput.md
     python benchmarks/ppo_throughput.py --quick          # tiny budget: a pipeline check only
+    python benchmarks/ppo_throughput.py --anchor         # dynjax at shared/anchors/purejaxrl_driver.py's
+                                                         # settings (1 seed x 1e5 and 8 seeds x 5e4 steps,
+                                                         # 4 envs), to set beside run_purejaxrl.sh's output
 """
 
 from __future__ import annotations
@@ -57,7 +60,15 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=2, help="alternating (reference, dynjax) pairs")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--anchor", action="store_true", help="time dynjax at the anchor driver's settings only")
     args = ap.parse_args()
+    if args.anchor:
+        for seeds, steps in ((1, 99_840), (8, 49_664)):  # whole updates of 4 x 128 steps, as PureJaxRL rounds
+            r = time_dynjax(seeds, 4, steps, 128, 128)
+            print(f"| dynjax S={seeds} envs=4 steps/seed={steps} | compile {r['compile_s']:.1f} s | run {r['run_s']:.1f} s "
+                  f"| {r['env_steps_per_s']:,.0f} env-steps/s |", flush=True)
+        return
     if args.quick:
         args.seeds, args.envs, args.updates, args.hidden, args.repeats = 2, 4, 2, 16, 1
     num_steps = 128
@@ -91,7 +102,7 @@ def main() -> None:
                      f"{ours['compile_s']:.1f} |")
     lines += ["", f"Best: reference {ref_rate:,.0f}, dynjax {our_rate:,.0f} env-steps/s: ratio {our_rate / ref_rate:.2f} "
               "(target >= 1.0)."]
-    out = RESULTS / ("ppo_throughput_quick.md" if args.quick else "ppo_throughput.md")
+    out = args.out or RESULTS / ("ppo_throughput_quick.md" if args.quick else "ppo_throughput.md")
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

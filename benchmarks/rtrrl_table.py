@@ -116,7 +116,10 @@ def main() -> None:
         "",
         f"{seeds} seeds per cell (vmapped), N=32, paper defaults (no update clipping, see RTRRLConfig); evaluation "
         "every 5% of the budget (at most every 100k steps, the paper's cadence) on 10 episodes with sampled actions. Ours: median [q25, q75] over seeds; diverged "
-        "seeds are excluded and counted. Paper: median of best over 5 runs, budgets up to 50M steps.",
+        "seeds are excluded and counted. Paper: median of best over 5 runs, budgets up to 50M steps. "
+        "PPO CT-RNN (BPTT): `ppo-rnn --preset rtrrl` (the same 32-unit CT-RNN, linear heads and Meta-RL input), "
+        "8 envs x 125 steps per update, PureJaxRL's PPO settings otherwise (4 epochs x 4 minibatches, lr 2.5e-4 "
+        "annealed, GAE 0.95, clip 0.2, entropy 0.01).",
         "",
         "| task | algorithm | steps/seed | best eval (ours) | final eval (ours) | diverged | paper best |",
         "|---|---|---|---|---|---|---|",

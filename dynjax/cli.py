@@ -47,7 +47,8 @@ def _add_algorithm_options(t: argparse.ArgumentParser, algo: Any) -> None:
     if algo.presets:
         t.add_argument("--preset", choices=tuple(algo.presets), default=None,
                        help="a configuration from a paper: " + "; ".join(
-                           f"{k}: {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in algo.presets.items()))
+                           f"{k}: {', '.join(f'{a}={b}' for a, b in v.items() if a != 'hparams')}"
+                           for k, v in algo.presets.items()))
     hints = typing.get_type_hints(algo.config_cls)
     defaults = algo.config_cls()
     for f in dataclasses.fields(algo.config_cls):

@@ -12,9 +12,11 @@ ENV = os.environ.copy() | {"PYTHONPATH": str(ROOT)}  # the checkout, installed o
 def test_rtrrl_table_quick(tmp_path):
     out = tmp_path / "table"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "rtrrl_table.py"), "--quick", "--out", str(out),
-                    "--tasks", "MemoryChain-4", "--algos", "RTRRL-RFLO", "linear TD(lambda)"], check=True, cwd=ROOT, env=ENV)
+                    "--tasks", "MemoryChain-4", "--algos", "RTRRL-RFLO", "PPO CT-RNN (BPTT)"], check=True, cwd=ROOT,
+                   env=ENV)
     table = (tmp_path / "table.md").read_text()
     assert "| MemoryChain-4 | RTRRL-RFLO | 20,000 |" in table and "| 1.0 |" in table
+    assert "| MemoryChain-4 | PPO CT-RNN (BPTT) | 20,000 |" in table
     assert (out / "memorychain-4--rtrrl-rflo" / "plots" / "learning_curve.png").exists()
 
 
@@ -32,3 +34,19 @@ def test_scaling_quick(tmp_path):
                    check=True, cwd=ROOT, env=ENV)
     text = out.read_text()
     assert "## Weak scaling" in text and "| 2 | 16 |" in text and "chunk overhead" in text
+
+
+def test_blind_dynamics_quick(tmp_path):
+    out = tmp_path / "blind"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "blind_dynamics.py"), "--quick", "--out", str(out),
+                    "--envs", "CartPole-v1"], check=True, cwd=ROOT, env=ENV)
+    table = (tmp_path / "blind.md").read_text()
+    assert "| CartPole-v1 | PPO |" in table and "| CartPole-v1 | RD-PPO gamma=0.1 |" in table
+    assert (out / "cartpole-v1.png").exists()
+
+
+def test_ppo_throughput_quick(tmp_path):
+    out = tmp_path / "ppo.md"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ppo_throughput.py"), "--quick", "--out", str(out)],
+                   check=True, cwd=ROOT, env=ENV)
+    assert "ratio (dynjax / reference)" in out.read_text()

@@ -62,6 +62,8 @@ def test_every_algorithm_has_a_command_with_its_fields_presets_and_hyperparamete
     c = config_of("ppo-rnn", "--preset", "huang", "--obs-mask", "0,1")
     assert (c.env_id, c.cell, c.hidden_size, c.head_hidden, c.steps_per_update, c.total_steps // c.steps_per_update) \
         == ("Pendulum-v1", "rnn", 64, 64, 1024, 100)
+    assert (c.hparams.lr, c.hparams.reward_scale, c.obs_mask) == (1e-3, 0.1, "0,1")
+    assert config_of("ppo-rnn", "--preset", "huang", "--lr", "3e-4").hparams.lr == 3e-4  # a flag beats the preset
     c = config_of("rd-ppo", "--gamma", "0.05", "--cell", "mlp")
     assert c.guide and c.hparams.gamma == 0.05 and c.cell == "mlp"
     c = config_of("supervised", "--cell", "gru", "--env", "ContextDecision-dynjax", "--gain", "1.5")

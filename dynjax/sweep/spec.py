@@ -169,8 +169,15 @@ def load_spec(path: str | Path) -> SweepSpec:
     return spec_from_dict(d)
 
 
+def _preset(spec: SweepSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(configuration fields, hyperparameters) of the spec's preset (empty without one)."""
+    preset = dict(ALGORITHMS[spec.algo].presets[spec.preset]) if spec.preset else {}
+    return {k: v for k, v in preset.items() if k != "hparams"}, dict(preset.get("hparams", {}))
+
+
 def _base_hparams(spec: SweepSpec) -> Any:
-    hp = hparams_class(ALGORITHMS[spec.algo])(**{k: float(v) for k, v in spec.hparams.items()})
+    values = _preset(spec)[1] | dict(spec.hparams)
+    hp = hparams_class(ALGORITHMS[spec.algo])(**{k: float(v) for k, v in values.items()})
     if "grad_clip" in spec.grid:
         # The clip is compiled in only if the base value is finite (see RTRRLConfig): a swept clip must be on.
         finite = [float(v) for v in spec.grid["grad_clip"] if math.isfinite(float(v))]
@@ -191,8 +198,7 @@ def resolve(spec: SweepSpec) -> list[Program]:
     next_id = 0
     for vals in itertools.product(*(spec.grid[k] for k in static_names)):
         static = dict(zip(static_names, vals))
-        preset = dict(algo.presets[spec.preset]) if spec.preset else {}
-        fields = preset | dict(spec.config) | dict(algo.fixed) | {
+        fields = _preset(spec)[0] | dict(spec.config) | dict(algo.fixed) | {
             k: v for k, v in static.items() if not k.startswith("env_args.")}
         env_args = dict(spec.env_args) | {k[len("env_args."):]: v for k, v in static.items() if k.startswith("env_args.")}
         if isinstance(fields.get("obs_mask"), list):
