@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dynjax.agents.supervised import SLConfig, SLHParams, make_learner, make_train
-from dynjax.cells import recurrent_block
+from dynjax.cells import gru_step, recurrent_block
 
 
 def test_supervised_rnn_learns_the_perceptual_decision():
@@ -28,10 +28,14 @@ def test_loss_masks_select_the_choice_or_every_step():
     l_all, _ = full.loss(s.params, trials, s.hp)
     l_choice, _ = choice.loss(s.params, trials, s.hp)
     # by hand: masked mean of per-step cross-entropies
-    logits = jax.vmap(lambda x: jax.lax.scan(
-        lambda h, xt: (lambda h2: (h2, s.params.W @ h2 + s.params.b))(
-            __import__("dynjax.cells", fromlist=["gru_step"]).gru_step(s.params.cell, h, xt)),
-        jnp.zeros(8), x)[1])(trials.inputs)
+    def trial_logits(x):
+        def step(h, xt):
+            h = gru_step(s.params.cell, h, xt)
+            return h, s.params.W @ h + s.params.b
+
+        return jax.lax.scan(step, jnp.zeros(8), x)[1]
+
+    logits = jax.vmap(trial_logits)(trials.inputs)
     ce = -jnp.take_along_axis(jax.nn.log_softmax(logits), trials.targets[..., None], -1)[..., 0]
     np.testing.assert_allclose(l_all, ce.mean(), rtol=1e-5)
     np.testing.assert_allclose(l_choice, (ce * trials.mask).sum() / trials.mask.sum(), rtol=1e-5)

@@ -35,7 +35,7 @@ import optax
 
 from dynjax.agents.base import EvalMetrics, env_action, episode_returns, freeze_diverged, mean_or_nan, whole_run
 from dynjax.cells import CELLS
-from dynjax.cells.reaction_diffusion import RD_FIELDS, RDState, blend, rd_init, rd_readout, rd_step
+from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readout, rd_step
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
 from dynjax.heads import Policy, categorical, diag_gaussian
