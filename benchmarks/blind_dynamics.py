@@ -18,14 +18,15 @@ evaluation return over the first quarter of the budget (early learning), and the
 from __future__ import annotations
 
 import argparse
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
+from common import quartiles as q
+from common import run_cell, slug
 from dynjax.results import diverged_mask, plot_learning_curves, read_metrics
-from dynjax.sweep import run_sweep, spec_from_dict
+from dynjax.sweep import spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ENVS = {"CartPole-v1": "none", "stateless CartPole": "even"}
@@ -34,23 +35,13 @@ THRESHOLD = 475.0
 AGENT = dict(env_id="CartPole-v1", cell="mlp", hidden_size=64, head_hidden=64)
 
 
-def slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
-
-
 def run(algo: str, env: str, seeds: int, steps: int, eval_every: int, root: Path) -> Path:
     spec = {"algo": algo, "seeds": seeds, "config": AGENT | {"obs_mask": ENVS[env], "total_steps": steps,
                                                               "eval_every": eval_every}}
     if algo == "rd-ppo":
         spec["grid"] = {"gamma": GAMMAS}
     out = root / f"{slug(env)}--{algo}"
-    try:
-        run_sweep(spec_from_dict(spec), out)
-    except ValueError as e:
-        if "different sweep" not in str(e):
-            raise
-        shutil.rmtree(out)  # this benchmark's own cell, from another budget
-        run_sweep(spec_from_dict(spec), out)
+    run_cell(spec_from_dict(spec), out)
     return out
 
 
@@ -66,14 +57,6 @@ def diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000) -> tuple[float, 
     rng = np.random.default_rng(0)
     d = rng.choice(a, (n_boot, a.size)).mean(1) - rng.choice(b, (n_boot, b.size)).mean(1)
     return tuple(np.percentile(d, [2.5, 97.5]))
-
-
-def q(x: np.ndarray, fmt: str = ".3g") -> str:
-    x = x[np.isfinite(x)]
-    if not x.size:
-        return "n/a"
-    lo, med, hi = np.percentile(x, [25, 50, 75])
-    return f"{med:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
 def main() -> None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
-from dynjax.sweep import run_sweep, spec_from_dict
+from common import run_cell, slug
+from dynjax.sweep import spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -52,11 +52,7 @@ PAPER = {
 }
 
 
-def slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-").replace("--", "-")
-
-
-def run_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, root: Path) -> dict:
+def table_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, root: Path) -> dict:
     """One table cell as a `dynjax` sweep of one configuration; a finished or interrupted cell with the same
     spec is reused / resumed by the sweep runner, a cell from another budget is removed first."""
     fields, _, _ = TASKS[task]
@@ -77,13 +73,7 @@ def run_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, root
         summary = json.loads(old.read_text())  # a finished cell written by dynjax 0.1's single-run layout
         if summary.get("steps") == steps and summary.get("seeds") == seeds:
             return summary
-    try:
-        return run_sweep(spec, out)
-    except ValueError as e:
-        if "different sweep" not in str(e) and "not a dynjax run directory" not in str(e):
-            raise
-        shutil.rmtree(out)  # this benchmark's own cell, from another budget or an older layout
-        return run_sweep(spec, out)
+    return run_cell(spec, out)
 
 
 def fmt(stats: dict) -> str:
@@ -108,7 +98,7 @@ def main() -> None:
             _, steps, rtrl_steps = TASKS[task]
             steps = 20_000 if args.quick else (rtrl_steps if ALGOS[algo] == "rtrl" else steps)
             eval_every = max(min(steps // 20, 100_000), 1_000)  # the paper evaluates every 100k steps
-            s = run_cell(task, algo, seeds, steps, eval_every, root)
+            s = table_cell(task, algo, seeds, steps, eval_every, root)
             rows.append((task, algo, steps, s))
             print(f"{task:28s} {algo:18s} best {fmt(s['best_eval'])}  final {fmt(s['final_eval'])}", flush=True)
     lines = [

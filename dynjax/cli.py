@@ -6,6 +6,7 @@
     dynjax train ppo-rnn --cell gru --env CartPole-v1 --obs-mask even
     dynjax train ppo-rnn --preset huang --obs-mask 0,1        Huang et al.'s Pendulum agent, angle only
     dynjax train rd-ppo --gamma 0.05 --cell mlp              PPO guided by fixed reaction-diffusion dynamics
+    dynjax train dynamic-rl --env seq-nav --radius 3.0       chaotic MTRNN actor trained by sensitivity (SAL/SRL)
     dynjax sweep benchmarks/sweeps/gain_sweep.toml           a config grid x seeds (see dynjax.sweep.spec)
 
 Every static field of the algorithm's configuration is a flag (`--hidden-size`/`--hidden`, `--cell`, ...),

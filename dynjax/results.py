@@ -27,19 +27,26 @@ def atomic_write_text(path: Path, text: str) -> None:
 def append_metrics(path: Path, metrics: Mapping[str, np.ndarray], config_ids: Iterable[int],
                    seed_ids: Iterable[int]) -> None:
     """Append rows for metrics of shape (learners, points) to metrics.csv (header on first use); learner i is
-    configuration config_ids[i], seed seed_ids[i]."""
+    configuration config_ids[i], seed seed_ids[i]. Metrics beyond METRIC_FIELDS (an agent's EvalMetrics.extra)
+    become further columns, in the order of the file's header once it exists."""
     config_ids, seed_ids = list(config_ids), list(seed_ids)
     new = not path.exists()
+    extra = sorted(k for k in metrics if k not in METRIC_FIELDS)
+    if not new:
+        with path.open(newline="") as f:
+            header = next(csv.reader(f), list(METRIC_FIELDS))
+        extra = [k for k in header if k not in METRIC_FIELDS]
     with path.open("a", newline="") as f:
         w = csv.writer(f)
         if new:
-            w.writerow(METRIC_FIELDS)
+            w.writerow(list(METRIC_FIELDS) + extra)
         steps = np.asarray(metrics["step"])
         for p in range(steps.shape[1]):
             for i, (cid, seed) in enumerate(zip(config_ids, seed_ids)):
                 w.writerow([int(cid), int(seed), int(steps[i, p]), f"{float(metrics['eval_return'][i, p]):.6g}",
                             f"{float(metrics['train_return'][i, p]):.6g}", int(bool(metrics["diverged"][i, p])),
-                            int(metrics["diverged_at"][i, p])])
+                            int(metrics["diverged_at"][i, p])]
+                           + [f"{float(metrics[k][i, p]):.6g}" if k in metrics else "nan" for k in extra])
         f.flush()
         os.fsync(f.fileno())
 
@@ -68,7 +75,8 @@ def read_metrics(path: Path, config: int | None = None) -> dict[str, np.ndarray]
     steps = sorted({int(r["step"]) for r in rows})
     l_idx = {k: i for i, k in enumerate(learners)}
     p_idx = {s: i for i, s in enumerate(steps)}
-    out = {k: np.full((len(learners), len(steps)), np.nan) for k in ("eval_return", "train_return", "diverged")}
+    extra = [k for k in (rows[0].keys() if rows else ()) if k not in METRIC_FIELDS]
+    out = {k: np.full((len(learners), len(steps)), np.nan) for k in ["eval_return", "train_return", "diverged"] + extra}
     out["diverged_at"] = np.full((len(learners), len(steps)), -1, np.int64)
     for r in rows:
         i, p = l_idx[(int(r["config"]), int(r["seed"]))], p_idx[int(r["step"])]
@@ -136,13 +144,14 @@ def _pyplot():
     return plt
 
 
-def plot_learning_curves(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], path: Path, title: str) -> None:
-    """Per configuration: median and IQR band of the evaluation return over non-diverged seeds, against
-    environment steps (diverged learners are counted in the legend, not drawn)."""
+def plot_learning_curves(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], path: Path, title: str,
+                         metric: str = "eval_return", ylabel: str = "evaluation return") -> None:
+    """Per configuration: median and IQR band of a metric (the evaluation return by default) over non-diverged
+    seeds, against environment steps (diverged learners are counted in the legend, not drawn)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, metrics in curves:
-        ev = np.asarray(metrics["eval_return"], dtype=float)
+        ev = np.asarray(metrics[metric], dtype=float)
         bad = diverged_mask(metrics)
         steps = np.asarray(metrics["step"])[0]
         ok = ev[~bad]
@@ -154,7 +163,7 @@ def plot_learning_curves(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]],
         else:
             ax.plot([], [], " ", label=f"{label}: all {ev.shape[0]} diverged")
     ax.set_xlabel("environment steps per seed")
-    ax.set_ylabel("evaluation return (median, IQR band)")
+    ax.set_ylabel(f"{ylabel} (median, IQR band)")
     ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()

@@ -50,3 +50,12 @@ def test_ppo_throughput_quick(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ppo_throughput.py"), "--quick", "--out", str(out)],
                    check=True, cwd=ROOT, env=ENV)
     assert "ratio (dynjax / reference)" in out.read_text()
+
+
+def test_dynamic_rl_table_quick(tmp_path):
+    out = tmp_path / "drl"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dynamic_rl_table.py"), "--quick", "--out", str(out),
+                    "--tasks", "slider-crank"], check=True, cwd=ROOT, env=ENV)
+    table = (tmp_path / "drl.md").read_text()
+    assert "| slider-crank | Dynamic RL |" in table and "## Output swap" in table and "seed-steps/s" in table
+    assert (out / "slider-crank-exponent.png").exists() and (out / "slider-crank-swap.png").exists()

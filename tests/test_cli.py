@@ -81,3 +81,14 @@ def test_algorithm_specific_errors(tmp_path, capsys):
     assert "guide" in capsys.readouterr().err
     assert main(["train", "supervised", "--env", "CartPole-v1", "--out", str(tmp_path / "c")]) == 2
     assert "env_id" in capsys.readouterr().err
+
+
+def test_every_default_and_preset_is_a_valid_configuration():
+    """Defaults and papers' presets of every algorithm pass validation (budgets divide, fields in range)."""
+    from dynjax.agents import ALGORITHMS
+    from dynjax.sweep import resolve, spec_from_dict
+
+    for algo in ALGORITHMS.values():
+        for preset in [None, *algo.presets]:
+            programs = resolve(spec_from_dict({"algo": algo.name, "preset": preset, "seeds": 1}))
+            assert len(programs) == 1, (algo.name, preset)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, NamedTuple
 
-from dynjax.agents import ppo, rtrrl, supervised
+from dynjax.agents import dynamic_rl, ppo, rtrrl, supervised
 from dynjax.agents.base import EvalMetrics
+from dynjax.agents.dynamic_rl import DynamicRLConfig, DynamicRLHParams
 from dynjax.agents.ppo import PPO_FIELDS, PPOConfig, PPOHParams
 from dynjax.agents.supervised import SLConfig, SLHParams
 from dynjax.agents.rtrrl import Learner, LearnerState, RTRRLConfig, RTRRLHParams, StepInfo, make_learner, make_train
@@ -35,10 +36,13 @@ ALGORITHMS: dict[str, Algorithm] = {
                            {}, "linear TD(lambda) actor-critic on the observation (no recurrent state)"),
     "ppo-rnn": Algorithm("ppo-rnn", PPOConfig, ppo.make_learner, {"guide": False}, PPO_FIELDS, ppo.PRESETS,
                          "recurrent PPO trained by BPTT (GRU, vanilla RNN, CT-RNN or feedforward body)"),
-    "rd-ppo": Algorithm("rd-ppo", PPOConfig, ppo.make_learner, {"guide": True}, PPOHParams._fields, ppo.PRESETS,
+    "rd-ppo": Algorithm("rd-ppo", PPOConfig, ppo.make_learner, {"guide": True}, PPOHParams._fields,
+                        {"rtrrl": ppo.PRESETS["rtrrl"]},  # the others are continuous-action tasks: no logits to guide
                         "PPO guided by fixed reaction-diffusion dynamics blended into its logits"),
     "supervised": Algorithm("supervised", SLConfig, supervised.make_learner, {}, SLHParams._fields, {},
                             "supervised BPTT of the same RNNs on the decision tasks (steps = updates)"),
+    "dynamic-rl": Algorithm("dynamic-rl", DynamicRLConfig, dynamic_rl.make_learner, {}, DynamicRLHParams._fields,
+                            {}, "Dynamic RL: chaotic MTRNN actor trained by sensitivity (SAL + SRL), RNN critic"),
 }
 
 
@@ -46,5 +50,5 @@ def hparams_class(algo: Algorithm) -> type:
     return type(algo.config_cls().hparams)
 
 
-__all__ = ["ALGORITHMS", "Algorithm", "EvalMetrics", "Learner", "LearnerState", "PPOConfig", "PPOHParams",
+__all__ = ["ALGORITHMS", "Algorithm", "DynamicRLConfig", "DynamicRLHParams", "EvalMetrics", "Learner", "LearnerState", "PPOConfig", "PPOHParams",
            "RTRRLConfig", "RTRRLHParams", "SLConfig", "SLHParams", "StepInfo", "hparams_class", "make_learner", "make_train"]

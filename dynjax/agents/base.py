@@ -25,6 +25,32 @@ class EvalMetrics(NamedTuple):
     train_return: Array  # mean return of training episodes finished since the last point (nan if none)
     diverged: Array  # this learner has diverged (and is frozen) by this point
     diverged_at: Array  # step of its first non-finite loss, TD error or parameter (-1: never)
+    # Further per-point scalars, each a column of metrics.csv: eval_success (share of evaluation episodes the
+    # environment reported as successes, for environments whose info has "success") and agent diagnostics.
+    extra: dict = {}
+
+
+class Episodes(NamedTuple):
+    returns: Array  # (n,) return of each episode
+    success: Array  # (n,) the episode ended with info["success"] (False where the env never reports one)
+
+
+def reports_success(spec: EnvSpec) -> bool:
+    """Whether the environment's step info has a "success" entry (our tasks with a success criterion)."""
+    obs, state = jax.eval_shape(spec.env.reset, jax.random.key(0), spec.params)
+    action = jnp.zeros((), jnp.int32) if spec.discrete else jnp.zeros((spec.n_actions,))
+    info = jax.eval_shape(spec.env.step, jax.random.key(0), state, action, spec.params)[5]
+    return "success" in info
+
+
+def evaluation(step: Array, diverged_at: Array, spec: EnvSpec, episodes: Episodes,
+               extra: dict | None = None) -> EvalMetrics:
+    """The EvalMetrics of one evaluation point (train_return nan: the segment fills it in)."""
+    extra = dict(extra or {})
+    if reports_success(spec):
+        extra["eval_success"] = jnp.mean(episodes.success.astype(episodes.returns.dtype))
+    return EvalMetrics(step=step, eval_return=jnp.mean(episodes.returns), train_return=jnp.full((), jnp.nan),
+                       diverged=diverged_at >= 0, diverged_at=diverged_at, extra=extra)
 
 
 def env_action(spec: EnvSpec, action: Array) -> Array:
@@ -33,14 +59,16 @@ def env_action(spec: EnvSpec, action: Array) -> Array:
 
 
 def episode_returns(key: Array, spec: EnvSpec, n_episodes: int, start: Callable[[Array], Any],
-                    act: Callable[[Any, Array], Array], observe: Callable[[Any, Array, Array, Array], Any]) -> Array:
-    """Returns of `n_episodes` independent episodes of a fixed policy (at most spec.max_steps steps each).
+                    act: Callable[[Any, Array], Array], observe: Callable[[Any, Array, Array, Array], Any]) -> Episodes:
+    """Returns (and successes) of `n_episodes` independent episodes of a fixed policy (at most spec.max_steps
+    steps each).
 
     The policy is three pure functions over a carry c: `start(obs_0) -> c`, `act(c, key) -> a_t` and
     `observe(c, obs_{t+1}, a_t, r_t) -> c`."""
     env, params = spec.env, spec.params
+    has_success = reports_success(spec)
 
-    def episode(key: Array) -> Array:
+    def episode(key: Array) -> tuple[Array, Array]:
         k_reset, k_run = jax.random.split(key)
         obs, env_state = env.reset(k_reset, params)
 
@@ -48,16 +76,20 @@ def episode_returns(key: Array, spec: EnvSpec, n_episodes: int, start: Callable[
             return jnp.logical_and(~c[4], c[0] < spec.max_steps)
 
         def body(c):
-            t, env_state, carry, ret, _, key = c
+            t, env_state, carry, ret, _, key, success = c
             key, k_act, k_env = jax.random.split(key, 3)
             a = act(carry, k_act)
-            obs, env_state, r, term, trunc, _ = env.step(k_env, env_state, env_action(spec, a), params)
-            return t + 1, env_state, observe(carry, obs, a, r), ret + r, jnp.logical_or(term, trunc), key
+            obs, env_state, r, term, trunc, info = env.step(k_env, env_state, env_action(spec, a), params)
+            success = success | info["success"] if has_success else success
+            return t + 1, env_state, observe(carry, obs, a, r), ret + r, jnp.logical_or(term, trunc), key, success
 
-        c0 = (jnp.zeros((), jnp.int32), env_state, start(obs), jnp.zeros(()), jnp.zeros((), bool), k_run)
-        return jax.lax.while_loop(cond, body, c0)[3]
+        c0 = (jnp.zeros((), jnp.int32), env_state, start(obs), jnp.zeros(()), jnp.zeros((), bool), k_run,
+              jnp.zeros((), bool))
+        c = jax.lax.while_loop(cond, body, c0)
+        return c[3], c[6]
 
-    return jax.vmap(episode)(jax.random.split(key, n_episodes))
+    returns, success = jax.vmap(episode)(jax.random.split(key, n_episodes))
+    return Episodes(returns=returns, success=success)
 
 
 def freeze_diverged(before: S, after: S, bad_at: Array) -> S:

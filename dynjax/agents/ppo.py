@@ -33,11 +33,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import EvalMetrics, env_action, episode_returns, freeze_diverged, mean_or_nan, whole_run
+from dynjax.agents.base import (EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged, mean_or_nan,
+                                whole_run)
 from dynjax.cells import CELLS
 from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readout, rd_step
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.envs.change import swap_from
 from dynjax.heads import Policy, categorical, diag_gaussian
 from dynjax.td import gae
 
@@ -57,10 +59,12 @@ class PPOHParams(NamedTuple):
     ent_coef: Any = 0.01
     vf_coef: Any = 0.5
     max_grad_norm: Any = 0.5
-    gain: Any = 1.0  # recurrent weight gain g of the cell
+    gain: Any = 1.0  # recurrent weight gain g of the cell (MTRNN: spectral radius of the slow self-feedback)
     dt: Any = 1.0  # CT-RNN step
     tau_init_low: Any = 1.0  # CT-RNN time constants ~ U[low, high]
     tau_init_high: Any = 5.0
+    tau_lower: Any = 2.0  # MTRNN (Dynamic RL's actor as a BPTT body): fast and slow layer time constants
+    tau_upper: Any = 10.0
     init_log_std: Any = 0.0  # continuous actions: initial log sigma
     reward_scale: Any = 1.0  # rewards are multiplied by this for learning (returns are reported unscaled)
     gamma: Any = 0.0  # RD guidance strength
@@ -75,6 +79,7 @@ class PPOHParams(NamedTuple):
     rd_dt: Any = 0.1
     rd_bound: Any = 5.0
     rd_init_noise: Any = 0.3
+    swap_at: Any = 0  # environment change (Dynamic RL's study): swap the two action channels from this step on
 
 
 PPO_FIELDS = tuple(f for f in PPOHParams._fields if f not in RD_FIELDS)
@@ -137,6 +142,9 @@ class PPOConfig:
                      "rd_init_noise"):
             check_finite(f"hparams.{name}", getattr(hp, name), low=0.0)
         check_finite("hparams.init_log_std", hp.init_log_std)
+        check_finite("hparams.swap_at", hp.swap_at, low=0.0)
+        for name in ("tau_lower", "tau_upper"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=1.0)
         spec = make_env(self.env_id, dict(self.env_args), self.obs_mask)
         if self.guide and not spec.discrete:
             raise ValueError(f"guide: reaction-diffusion guidance blends into logits and needs discrete actions; "
@@ -155,6 +163,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "huang": dict(cell="rnn", hidden_size=64, head_hidden=64, env_id="Pendulum-v1", num_envs=8, num_steps=128,
                   num_minibatches=4, update_epochs=10, total_steps=102_400, eval_every=10_240,
                   hparams=dict(lr=1e-3, reward_scale=0.1)),
+    # Dynamic RL's conventional comparator: the same 300-neuron MTRNN actor (200 fast, 100 slow neurons, slow
+    # self-feedback at spectral radius 3) with linear heads in place of its tanh output neurons, trained by BPTT
+    # with Gaussian exploration noise, on Dynamic RL's default task.
+    "dynamic-rl": dict(cell="mtrnn", hidden_size=300, head_hidden=0, env_id="seq-nav", num_envs=8, num_steps=128,
+                       total_steps=204_800, eval_every=20_480, hparams=dict(gain=3.0)),
 }
 
 
@@ -238,6 +251,25 @@ def _mlp(layers: tuple, x: Array) -> Array:
     return W @ x + b
 
 
+def _mlp_rows(layers: tuple, x: Array) -> Array:
+    """_mlp on the last axis of x (..., in) -> (..., out): one matrix product per layer over all leading axes,
+    with the features last (the layout the batched products and their gradients want)."""
+    for W, b in layers[:-1]:
+        x = jnp.tanh(x @ W.T + b)
+    W, b = layers[-1]
+    return x @ W.T + b
+
+
+def _hold_transposed(params: Any, back: bool = False) -> Any:
+    """Every matrix of `params` transposed (back=False: before a loop, materialised: the barrier keeps XLA from
+    folding it away) or transposed back (back=True: inside the loop body). The values are the same; what changes
+    is that the loop's products W @ x, batched over environments, then read weights laid out the way XLA's CPU
+    matmul is fast with (it folds a transpose made inside the loop into the product, which is several times
+    slower)."""
+    flipped = jax.tree.map(lambda w: w.T if w.ndim == 2 else w, params)
+    return flipped if back else jax.lax.optimization_barrier(flipped)
+
+
 def make_learner(config: PPOConfig) -> PPOLearner:
     """Validate `config` and build the pure functions of one PPO learner."""
     spec = config.validate()
@@ -259,10 +291,19 @@ def make_learner(config: PPOConfig) -> PPOLearner:
 
     def heads(params: PPOParams, h: Array) -> tuple[Array, Array]:
         """(policy output, V(h)) of one state."""
+        h = cell.readout(h)
         out = _mlp(params.actor, h)
         if not spec.discrete and config.log_std == "param":
             out = jnp.concatenate([out, params.log_std])
         return out, _mlp(params.critic, h)[0]
+
+    def heads_rows(params: PPOParams, hs: Array) -> tuple[Array, Array]:
+        """heads of many states at once: hs (..., H) -> (policy outputs (..., out), values (...))."""
+        hs = cell.readout(hs)
+        out = _mlp_rows(params.actor, hs)
+        if not spec.discrete and config.log_std == "param":
+            out = jnp.concatenate([out, jnp.broadcast_to(params.log_std, out.shape)], axis=-1)
+        return out, _mlp_rows(params.critic, hs)[..., 0]
 
     def forward(params: PPOParams, h: Array, x: Array, hp: PPOHParams) -> tuple[Array, Array, Array]:
         """One step of one environment: (h_t, policy output, V(h_t))."""
@@ -271,7 +312,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
 
     def value_after(params: PPOParams, h: Array, x: Array, hp: PPOHParams) -> Array:
         """V after one more cell step (the critic only: bootstrap values need no policy)."""
-        return _mlp(params.critic, cell.step(params.cell, h, x, hp))[0]
+        return _mlp(params.critic, cell.readout(cell.step(params.cell, h, x, hp)))[0]
 
     def init_params(key: Array, hp: PPOHParams) -> PPOParams:
         k_cell, k_actor, k_critic = jax.random.split(key, 3)
@@ -310,18 +351,21 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         y = rd_readout(rd, obs)
         return blend(out, y, hp.beta), rd, y
 
-    def env_step(params: PPOParams, hp: PPOHParams, rd0: Any, c: EnvCarry, key: Array) -> tuple[EnvCarry, Transition]:
-        """Act in one environment and advance its carry (reset on terminated or truncated)."""
+    def env_step(params: PPOParams, hp: PPOHParams, rd0: Any, step: Array, c: EnvCarry,
+                 key: Array) -> tuple[EnvCarry, Transition]:
+        """Act in one environment and advance its carry (reset on terminated or truncated). `step`: the
+        learner's environment steps at the rollout's start (the channel swap of hp.swap_at acts from there)."""
         k_act, k_env = jax.random.split(key)
         x = meta_input(c.obs, c.prev_action, c.prev_reward)
         h, out, v = forward(params, c.h, x, hp)
         out, rd, y = guided(out, c.rd, c.obs, hp)
         action = policy.sample(k_act, out)
-        obs, env_state, reward, terminated, truncated, info = env.step(k_env, c.env_state, env_action(spec, action),
-                                                                       env_params)
+        obs, env_state, reward, terminated, truncated, info = env.step(
+            k_env, c.env_state, env_action(spec, swap_from(action, step, hp.swap_at)), env_params)
         done = jnp.logical_or(terminated, truncated)
-        # V of the observation the step really produced (before the auto-reset): the truncation bootstrap.
-        v_final = value_after(params, h, meta_input(info["final_observation"], action, reward), hp)
+        # The input of the observation the step really produced (before the auto-reset) and the state it meets:
+        # V after one more cell step on them bootstraps a truncation (computed after the rollout, where needed).
+        x_final = meta_input(info["final_observation"], action, reward)
         ep_return = c.ep_return + reward
         nxt = EnvCarry(env_state=env_state, obs=obs, h=jnp.where(done, 0.0, h),
                        prev_action=jnp.where(done, policy.null_action, action),
@@ -329,45 +373,78 @@ def make_learner(config: PPOConfig) -> PPOLearner:
                        rd=jax.tree.map(lambda r0, r: jnp.where(done, r0, r), rd0, rd),
                        ep_return=jnp.where(done, 0.0, ep_return))
         tr = Transition(x=x, start=c.start, guide=y, action=action, log_prob=policy.log_prob(out, action), value=v,
-                        reward=reward, terminated=terminated, done=done, next_value=v_final)
-        return nxt, (tr, jnp.where(done, ep_return, jnp.nan))
+                        reward=reward, terminated=terminated, done=done, next_value=jnp.zeros(()))
+        return nxt, (tr, jnp.where(done, ep_return, jnp.nan), (h, x_final))
+
+    def truncation_values(params: PPOParams, hp: PPOHParams, hs: Array, xs: Array, truncated: Array) -> Array:
+        """value_after(h_t, x_final_t) at the truncated steps of a rollout (hs (T, E, H), xs (T, E, I),
+        truncated (T, E)), zero elsewhere. Truncations are rare, so only they are evaluated: gathered E at a time,
+        for as many rounds as there are truncations (usually none or one) instead of at every step."""
+        n = T * E
+        flat = truncated.reshape(n)
+        count = jnp.sum(flat)
+        order = jnp.nonzero(flat, size=n, fill_value=0)[0]  # the truncated steps first
+        hs, xs = hs.reshape(n, -1), xs.reshape(n, -1)
+
+        def body(carry):
+            i, values = carry
+            rows = jax.lax.dynamic_slice(order, (i * E,), (E,))
+            v = jax.vmap(value_after, (None, 0, 0, None))(params, hs[rows], xs[rows], hp)
+            rows = jnp.where(i * E + jnp.arange(E) < count, rows, n)  # past the last truncation: dropped
+            return i + 1, values.at[rows].set(v, mode="drop")
+
+        _, values = jax.lax.while_loop(lambda c: c[0] * E < count, body, (jnp.zeros((), jnp.int32), jnp.zeros(n)))
+        return values.reshape(T, E)
 
     def rollout(s: PPOState) -> tuple[PPOState, Transition, Array, EnvCarry]:
         """num_steps steps of every environment; returns the time-major transitions (T, E, ...), the returns of
         episodes that ended (nan elsewhere) and the carries at the rollout's start."""
+        held = _hold_transposed(s.params)
+
         def step(carry, _):
             envs, key = carry
             key, k = jax.random.split(key)
-            envs, out = jax.vmap(env_step, (None, None, None, 0, 0))(s.params, s.hp, s.rd0, envs,
-                                                                      jax.random.split(k, E))
+            params = _hold_transposed(held, back=True)
+            envs, out = jax.vmap(env_step, (None, None, None, None, 0, 0))(params, s.hp, s.rd0, s.step, envs,
+                                                                            jax.random.split(k, E))
             return (envs, key), out
 
-        (envs, key), (traj, ep_returns) = jax.lax.scan(step, (s.envs, s.key), None, length=T)
+        (envs, key), (traj, ep_returns, (hs, xs_final)) = jax.lax.scan(step, (s.envs, s.key), None, length=T)
+        truncated = traj.done & ~traj.terminated
         # V of the state after the last step bootstraps the rollout's tail; earlier steps use the next step's V.
         x_last = jax.vmap(meta_input)(envs.obs, envs.prev_action, envs.prev_reward)
         v_last = jax.vmap(value_after, (None, 0, 0, None))(s.params, envs.h, x_last, s.hp)
         v_next = jnp.concatenate([traj.value[1:], v_last[None]])
-        traj = traj._replace(next_value=jnp.where(traj.done & ~traj.terminated, traj.next_value, v_next))
+        v_final = truncation_values(s.params, s.hp, hs, xs_final, truncated)
+        traj = traj._replace(next_value=jnp.where(truncated, v_final, v_next))
         return s._replace(envs=envs, key=key, step=s.step + E * T), traj, ep_returns, s.envs
 
     def minibatch_envs(key: Array) -> Array:
         """A random partition of the environments into num_minibatches sets (rows): whole sequences."""
         return jax.random.permutation(key, E).reshape(config.num_minibatches, E // config.num_minibatches)
 
+    def sequence_states(params: PPOParams, h0: Array, x: Array, start: Array, hp: PPOHParams) -> Array:
+        """Re-run one environment's cell over its sequence (x (T, I), start (T,)): the states h_t (T, H)."""
+        def step(h, inp):
+            x_t, start_t = inp
+            h = cell.step(params.cell, jnp.where(start_t, 0.0, h), x_t, hp)
+            return h, h
+
+        return jax.lax.scan(step, h0, (x, start))[1]
+
     def sequence_outputs(params: PPOParams, h0: Array, traj: Transition, hp: PPOHParams) -> tuple[Array, Array]:
         """Re-run one environment's sequence with BPTT: (policy outputs (T, out), values (T,)). Only the cell
         is scanned; the heads run on all T states at once (large matrix products instead of T small ones)."""
-        def step(h, tr):
-            h = cell.step(params.cell, jnp.where(tr.start, 0.0, h), tr.x, hp)
-            return h, h
-
-        hs = jax.lax.scan(step, h0, traj)[1]
-        outs, values = jax.vmap(heads, (None, 0))(params, hs)
+        outs, values = heads_rows(params, sequence_states(params, h0, traj.x, traj.start, hp))
         return (blend(outs, traj.guide, hp.beta) if config.guide else outs), values
 
     def loss(params: PPOParams, h0: Array, traj: Transition, adv: Array, targets: Array, hp: PPOHParams):
-        """PPO loss of a minibatch of whole sequences: h0 (M, H), traj leaves (T, M, ...)."""
-        outs, values = jax.vmap(sequence_outputs, (None, 0, 1, None), (1, 1))(params, h0, traj, hp)
+        """PPO loss of a minibatch of whole sequences: h0 (M, H), traj leaves (T, M, ...). The cell is scanned
+        per environment; the heads run once on all (T, M) states."""
+        hs = jax.vmap(sequence_states, (None, 0, 1, 1, None), 1)(params, h0, traj.x, traj.start, hp)
+        outs, values = heads_rows(params, hs)
+        if config.guide:
+            outs = blend(outs, traj.guide, hp.beta)
         log_prob = jax.vmap(jax.vmap(policy.log_prob))(outs, traj.action)
         entropy = jnp.mean(jax.vmap(jax.vmap(policy.entropy))(outs))
         ratio = jnp.exp(log_prob - traj.log_prob)
@@ -424,11 +501,11 @@ def make_learner(config: PPOConfig) -> PPOLearner:
 
         def act(c, key):
             out = c[2]
-            return policy.mode(out) if config.eval_greedy else policy.sample(key, out)
+            a = policy.mode(out) if config.eval_greedy else policy.sample(key, out)
+            return swap_from(a, s.step, hp.swap_at)  # evaluated in the environment as it is at this step
 
-        returns = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
-        return EvalMetrics(step=s.step, eval_return=jnp.mean(returns), train_return=jnp.full((), jnp.nan),
-                           diverged=s.diverged_at >= 0, diverged_at=s.diverged_at)
+        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
+        return evaluation(s.step, s.diverged_at, spec, episodes)
 
     def segment(s0: PPOState) -> tuple[PPOState, EvalMetrics]:
         """eval_every environment steps of updates, then an evaluation; a learner whose loss or parameters

@@ -29,7 +29,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import EvalMetrics, env_action, episode_returns, freeze_diverged, mean_or_nan, whole_run
+from dynjax.agents.base import (EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged, mean_or_nan,
+                                whole_run)
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
@@ -335,12 +336,11 @@ def make_learner(config: RTRRLConfig) -> Learner:
             out = p.heads.W_A @ h
             return policy.mode(out) if config.eval_greedy else policy.sample(key, out)
 
-        returns = episode_returns(
+        episodes = episode_returns(
             jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
             start=lambda obs: episode_start(p.body, obs, s.hp.dt)[0], act=act,
             observe=lambda h, obs, a, r: body_step(p.body, h, meta_input(obs, a, r), s.hp.dt)[0])
-        return EvalMetrics(step=s.step, eval_return=jnp.mean(returns), train_return=jnp.full((), jnp.nan),
-                           diverged=s.diverged_at >= 0, diverged_at=s.diverged_at)
+        return evaluation(s.step, s.diverged_at, spec, episodes)
 
     def segment(s0: LearnerState) -> tuple[LearnerState, EvalMetrics]:
         """eval_every online steps, then an evaluation. A learner whose TD error or parameters became

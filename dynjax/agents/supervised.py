@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import EvalMetrics, episode_returns, freeze_diverged, whole_run
+from dynjax.agents.base import EvalMetrics, episode_returns, evaluation, freeze_diverged, whole_run
 from dynjax.cells import CELLS
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
@@ -162,9 +162,8 @@ def make_learner(config: SLConfig) -> SLLearner:
             return jnp.argmax(c[1]) if config.eval_greedy else jax.random.categorical(key, c[1])
 
         start = lambda obs: observe((jnp.zeros((H,)), None), obs, None, None)  # noqa: E731
-        returns = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
-        return EvalMetrics(step=s.step, eval_return=jnp.mean(returns), train_return=jnp.full((), jnp.nan),
-                           diverged=s.diverged_at >= 0, diverged_at=s.diverged_at)
+        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
+        return evaluation(s.step, s.diverged_at, spec, episodes)
 
     def segment(s0: SLState) -> tuple[SLState, EvalMetrics]:
         def body(carry, _):

@@ -19,9 +19,15 @@ import jax.numpy as jnp
 from gymnax.environments import spaces
 
 from dynjax.envs.decision import DECISION_ENVS
+from dynjax.envs.seq_nav import SEQ_NAV_ENVS
+from dynjax.envs.slider_crank import SLIDER_CRANK_ENVS
 
 Array = jax.Array
 ObsMask = None | str | Sequence[int]
+
+# dynjax's own environments (id -> factory returning (env, default params)) and short aliases for some of them
+DYNJAX_ENVS: dict[str, Any] = {**DECISION_ENVS, **SEQ_NAV_ENVS, **SLIDER_CRANK_ENVS}
+ENV_ALIASES: dict[str, str] = {"seq-nav": "SeqNav-dynjax", "slider-crank": "SliderCrank-dynjax"}
 
 
 class EnvSpec(NamedTuple):
@@ -82,7 +88,8 @@ def resolve_mask(obs_mask: ObsMask, obs_dim: int) -> tuple[int, ...] | None:
 
 
 class FlatMaskedEnv:
-    """Wraps a gymnax environment: observations flattened to float32 and reduced to the kept indices.
+    """Wraps a gymnax environment: observations flattened to the default float type (float32; float64 under
+    jax.enable_x64) and reduced to the kept indices.
 
     The info dict's final_observation (the observation before an auto-reset) is transformed the same way.
     """
@@ -92,7 +99,7 @@ class FlatMaskedEnv:
         self._keep = None if keep is None else jnp.asarray(keep)
 
     def _obs(self, obs: Array) -> Array:
-        flat = jnp.reshape(obs, (-1,)).astype(jnp.float32)
+        flat = jnp.reshape(obs, (-1,)).astype(jax.dtypes.canonicalize_dtype(jnp.float64))
         return flat if self._keep is None else flat[self._keep]
 
     def reset(self, key: Array, params: Any) -> tuple[Array, Any]:
@@ -103,28 +110,32 @@ class FlatMaskedEnv:
         obs, state, reward, terminated, truncated, info = self._env.step(key, state, action, params)
         info = dict(info)
         info["final_observation"] = self._obs(info["final_observation"])
-        return self._obs(obs), state, reward.astype(jnp.float32), terminated, truncated, info
+        return self._obs(obs), state, reward.astype(jax.dtypes.canonicalize_dtype(jnp.float64)), terminated, truncated, info
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._env, name)
 
 
 def _make(env_id: str, **ctor_kwargs: Any) -> tuple[Any, Any]:
-    """(env, default params) of a dynjax task (dynjax.envs.decision) or a gymnax id."""
-    if env_id in DECISION_ENVS:
-        return DECISION_ENVS[env_id](**ctor_kwargs)
+    """(env, default params) of one of dynjax's own tasks (DYNJAX_ENVS) or a gymnax id."""
+    if env_id in DYNJAX_ENVS:
+        return DYNJAX_ENVS[env_id](**ctor_kwargs)
     return gymnax.make(env_id, **ctor_kwargs)
 
 
 def known_env_ids() -> list[str]:
-    return list(DECISION_ENVS) + list(gymnax.registered_envs)
+    """Full ids (aliases in ENV_ALIASES are accepted by make_env besides these)."""
+    return list(DYNJAX_ENVS) + list(gymnax.registered_envs)
 
 
 def make_env(env_id: str, env_args: Mapping[str, Any] | None = None, obs_mask: ObsMask = None) -> EnvSpec:
     """Build an environment (a gymnax id or one of dynjax's tasks) with parameter/constructor overrides and an
-    observation mask."""
+    observation mask. Short aliases (ENV_ALIASES, e.g. "seq-nav") resolve to their full ids first."""
+    env_id = ENV_ALIASES.get(env_id, env_id)
     if env_id not in known_env_ids():
-        raise ValueError(f"env_id: unknown environment {env_id!r}; known ids: {', '.join(known_env_ids())}")
+        aliases = ", ".join(f"{a} -> {full}" for a, full in ENV_ALIASES.items())
+        raise ValueError(f"env_id: unknown environment {env_id!r}; known ids: {', '.join(known_env_ids())} "
+                         f"(aliases: {aliases})")
     env_args = dict(env_args or {})
     probe_env, default_params = _make(env_id)
     param_fields = {f.name for f in dataclasses.fields(default_params)}
@@ -154,8 +165,8 @@ def make_env(env_id: str, env_args: Mapping[str, Any] | None = None, obs_mask: O
     elif isinstance(space, spaces.Box):
         shape = space.shape if space.shape else (1,)
         n_actions = int(jnp.prod(jnp.asarray(shape)))
-        low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), (n_actions,))
-        high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), (n_actions,))
+        low = jnp.broadcast_to(jnp.asarray(space.low, float), (n_actions,))
+        high = jnp.broadcast_to(jnp.asarray(space.high, float), (n_actions,))
         discrete = False
     else:
         raise ValueError(f"env_id: {env_id} has an action space of type {type(space).__name__}, not supported")

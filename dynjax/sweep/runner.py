@@ -118,85 +118,87 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     done_work, t_run = 0, time.perf_counter()
     timing = {"compute_s": 0.0, "io_s": 0.0}  # chunk programs vs metrics + checkpoints between them
     for program in programs:
-        learner = ALGORITHMS[spec.algo].make_learner(program.config)
-        hp_cls = type(program.config.hparams)
-        probe = jax.eval_shape(learner.init, jax.random.key(0))
-        per_learner = state_bytes(probe)
-        limit = _learners_per_batch(per_learner, max_learners_per_batch, memory_budget_bytes)
-        for batch in _batches(program, spec, limit, n_dev):
-            n_real = len(batch.seeds)
-            n = padded_count(n_real, mesh)
-            pad = lambda a: np.concatenate([a, np.repeat(a[:1], n - n_real, axis=0)])  # noqa: E731
-            block = seed_block or auto_block(per_learner, n // n_dev)
-            hp_host = {k: pad(np.full(n_real, float(v), np.float32) if k not in batch.hparams else batch.hparams[k])
-                       for k, v in program.config.hparams._asdict().items()}
-            seeds_g = global_array(pad(batch.seeds.astype(np.uint32)), mesh)
-            hp_g = hp_cls(**{k: global_array(v, mesh) for k, v in hp_host.items()})
-            init = sharded(lambda seed, hp: learner.init(jax.random.key(seed), hp), mesh, n, block, donate=False)
-            evaluate = sharded(learner.evaluate, mesh, n, block, donate=False)
+        # Agents that need float64 (Dynamic RL: its exploration exponent) are traced, run and checkpointed under it.
+        with jax.enable_x64(getattr(program.config, "uses_float64", False)):
+            learner = ALGORITHMS[spec.algo].make_learner(program.config)
+            hp_cls = type(program.config.hparams)
+            probe = jax.eval_shape(learner.init, jax.random.key(0))
+            per_learner = state_bytes(probe)
+            limit = _learners_per_batch(per_learner, max_learners_per_batch, memory_budget_bytes)
+            for batch in _batches(program, spec, limit, n_dev):
+                n_real = len(batch.seeds)
+                n = padded_count(n_real, mesh)
+                pad = lambda a: np.concatenate([a, np.repeat(a[:1], n - n_real, axis=0)])  # noqa: E731
+                block = seed_block or auto_block(per_learner, n // n_dev)
+                hp_host = {k: pad(np.full(n_real, float(v), np.float32) if k not in batch.hparams else batch.hparams[k])
+                           for k, v in program.config.hparams._asdict().items()}
+                seeds_g = global_array(pad(batch.seeds.astype(np.uint32)), mesh)
+                hp_g = hp_cls(**{k: global_array(v, mesh) for k, v in hp_host.items()})
+                init = sharded(lambda seed, hp: learner.init(jax.random.key(seed), hp), mesh, n, block, donate=False)
+                evaluate = sharded(learner.evaluate, mesh, n, block, donate=False)
 
-            def chunk(s):
-                return jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=chunk_evals)
+                def chunk(s):
+                    return jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=chunk_evals)
 
-            run_chunk = sharded(chunk, mesh, n, block, donate=True)
-            ckpt = ChunkCheckpoints(out / "checkpoints" / f"program-{program.index}-batch-{batch.index}")
-            n_chunks = program.config.total_steps // program.config.eval_every // chunk_evals
-            steps_per_chunk = program.config.eval_every * chunk_evals
-            last = ckpt.latest()
-            ids = (batch.config_ids, batch.seeds)
-            if last is None:
-                state = init(seeds_g, hp_g)
-                m0 = to_host(evaluate(state))
-                if is_writer:
-                    drop_metrics_after(metrics_path, *ids, step=-1)
-                    append_metrics(metrics_path, _rows(m0, n_real, add_axis=True), *ids)
-                ckpt.save(0, state)
-                last = 0
-            else:
-                state = ckpt.restore(last, abstract_sharded(jax.eval_shape(init, seeds_g, hp_g), mesh))
-                if is_writer:
-                    drop_metrics_after(metrics_path, *ids, step=last * steps_per_chunk)
-                log(f"[dynjax] resuming program {program.index} batch {batch.index} at chunk {last}/{n_chunks}")
-            done_work += n_real * last * steps_per_chunk
-            t_compile = time.perf_counter()
-            compiled = run_chunk.lower(state).compile() if last < n_chunks else None
-            t_compile = time.perf_counter() - t_compile
-            if last < n_chunks:
-                log(f"[dynjax] program {program.index + 1}/{len(programs)} ({config_label(program, {}) or 'base'}), "
-                    f"batch {batch.index}: {n_real} learners on {n_dev} device(s), {program.config.total_steps} "
-                    f"steps each; compiled in {t_compile:.1f}s, first training step at {time.perf_counter() - START:.1f}s "
-                    "after start")
-            t_batch, work_batch = time.perf_counter(), 0
-            t_saved = t_batch
-            for k in range(last + 1, n_chunks + 1):
-                if chunks_left is not None:
-                    if chunks_left <= 0:
-                        ckpt.close()
-                        log("[dynjax] stopped early (stop_after_chunks); run the same command to resume")
-                        return {}
-                    chunks_left -= 1
-                t0 = time.perf_counter()
-                state, m = compiled(state)
-                m = to_host(m)
-                t1 = time.perf_counter()
-                if is_writer:
-                    append_metrics(metrics_path, _rows(m, n_real), *ids)
-                if k == n_chunks or time.perf_counter() - t_saved >= checkpoint_every_s:
-                    ckpt.save(k, state)
-                    t_saved = time.perf_counter()
-                timing["compute_s"] += t1 - t0
-                timing["io_s"] += time.perf_counter() - t1
-                work_batch += n_real * steps_per_chunk
-                done_work += n_real * steps_per_chunk
-                elapsed = time.perf_counter() - t_batch
-                rate = work_batch / max(elapsed, 1e-9)
-                ev = np.asarray(m.eval_return)[:n_real, -1]
-                bad = np.asarray(m.diverged)[:n_real, -1].astype(bool)
-                med = f"{np.median(ev[~bad]):.1f}" if (~bad).any() else "n/a"
-                log(f"  step {k * steps_per_chunk:>9d}/{program.config.total_steps}  {rate:,.0f} seed-steps/s  "
-                    f"ETA {_fmt_time((total_work - done_work) / max(rate, 1e-9))}  median eval return {med}  "
-                    f"diverged {int(bad.sum())}/{n_real}")
-            ckpt.close()
+                run_chunk = sharded(chunk, mesh, n, block, donate=True)
+                ckpt = ChunkCheckpoints(out / "checkpoints" / f"program-{program.index}-batch-{batch.index}")
+                n_chunks = program.config.total_steps // program.config.eval_every // chunk_evals
+                steps_per_chunk = program.config.eval_every * chunk_evals
+                last = ckpt.latest()
+                ids = (batch.config_ids, batch.seeds)
+                if last is None:
+                    state = init(seeds_g, hp_g)
+                    m0 = to_host(evaluate(state))
+                    if is_writer:
+                        drop_metrics_after(metrics_path, *ids, step=-1)
+                        append_metrics(metrics_path, _rows(m0, n_real, add_axis=True), *ids)
+                    ckpt.save(0, state)
+                    last = 0
+                else:
+                    state = ckpt.restore(last, abstract_sharded(jax.eval_shape(init, seeds_g, hp_g), mesh))
+                    if is_writer:
+                        drop_metrics_after(metrics_path, *ids, step=last * steps_per_chunk)
+                    log(f"[dynjax] resuming program {program.index} batch {batch.index} at chunk {last}/{n_chunks}")
+                done_work += n_real * last * steps_per_chunk
+                t_compile = time.perf_counter()
+                compiled = run_chunk.lower(state).compile() if last < n_chunks else None
+                t_compile = time.perf_counter() - t_compile
+                if last < n_chunks:
+                    log(f"[dynjax] program {program.index + 1}/{len(programs)} ({config_label(program, {}) or 'base'}), "
+                        f"batch {batch.index}: {n_real} learners on {n_dev} device(s), {program.config.total_steps} "
+                        f"steps each; compiled in {t_compile:.1f}s, first training step at {time.perf_counter() - START:.1f}s "
+                        "after start")
+                t_batch, work_batch = time.perf_counter(), 0
+                t_saved = t_batch
+                for k in range(last + 1, n_chunks + 1):
+                    if chunks_left is not None:
+                        if chunks_left <= 0:
+                            ckpt.close()
+                            log("[dynjax] stopped early (stop_after_chunks); run the same command to resume")
+                            return {}
+                        chunks_left -= 1
+                    t0 = time.perf_counter()
+                    state, m = compiled(state)
+                    m = to_host(m)
+                    t1 = time.perf_counter()
+                    if is_writer:
+                        append_metrics(metrics_path, _rows(m, n_real), *ids)
+                    if k == n_chunks or time.perf_counter() - t_saved >= checkpoint_every_s:
+                        ckpt.save(k, state)
+                        t_saved = time.perf_counter()
+                    timing["compute_s"] += t1 - t0
+                    timing["io_s"] += time.perf_counter() - t1
+                    work_batch += n_real * steps_per_chunk
+                    done_work += n_real * steps_per_chunk
+                    elapsed = time.perf_counter() - t_batch
+                    rate = work_batch / max(elapsed, 1e-9)
+                    ev = np.asarray(m.eval_return)[:n_real, -1]
+                    bad = np.asarray(m.diverged)[:n_real, -1].astype(bool)
+                    med = f"{np.median(ev[~bad]):.1f}" if (~bad).any() else "n/a"
+                    log(f"  step {k * steps_per_chunk:>9d}/{program.config.total_steps}  {rate:,.0f} seed-steps/s  "
+                        f"ETA {_fmt_time((total_work - done_work) / max(rate, 1e-9))}  median eval return {med}  "
+                        f"diverged {int(bad.sum())}/{n_real}")
+                ckpt.close()
     summary: dict[str, Any] = {}
     if is_writer:
         summary = write_report(out, read_metrics(metrics_path), grid,
@@ -206,7 +208,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
 
 def _rows(m: Any, n_real: int, add_axis: bool = False) -> dict[str, np.ndarray]:
     """Metrics of the real learners as (learners, points) arrays."""
-    d = {k: np.asarray(v)[:n_real] for k, v in m._asdict().items()}
+    d = {k: np.asarray(v)[:n_real] for k, v in (m._asdict() | m.extra).items() if k != "extra"}
     return {k: v[:, None] if add_axis else v for k, v in d.items()}
 
 

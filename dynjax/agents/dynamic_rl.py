@@ -1,0 +1,422 @@
+"""Dynamic RL (Shibata 2025, arXiv 2502.10200): a chaotic MTRNN actor trained through its neurons' sensitivity.
+
+The actor (dynjax.cells.mtrnn) acts deterministically, a_t = tanh(U^out_t) in [-1, 1] scaled to the action
+bounds: exploration comes from its chaotic dynamics in the loop with the environment, not from noise. It is
+never trained by backpropagation; every neuron j learns online and locally (dynjax.rules.sensitivity):
+
+    s_j = f'(U_j) ||w_j||,    s_bar_j <- beta_s s_bar_j + (1 - beta_s) s_j,    G_j <- lambda_s G_j + grad s_j
+    SAL  (s_bar_j < s_th):   theta_j += eta_SAL grad s_j
+    SRL  (otherwise):        theta_j -= eta_SRL T(delta_t) G_j
+    output neurons with |U| > U_max also descend U^2/2 (saturation regulariser)
+
+delta_t = r_t + gamma (1 - terminated_t) V_{t+1} - V_t is the TD error of the transition the actor's step t
+produced, from a recurrent critic that sees the observations:
+
+    critic = "bptt" (the paper's): an Elman RNN h_t = tanh(W [o_t ; h_{t-1} ; 1]), V = w.h + b, trained on
+             0.5 (r + gamma (1 - term) sg(V_{t+1}) - V_t)^2 by truncated BPTT over windows of `critic_window`
+             steps, the hidden state carried across windows (Adam, lr_critic);
+    critic = "rflo" (the paper's first open question, a critic without BPTT): the same network as a CT-RNN
+             with learned taus, its gradient estimated online by RFLO (dynjax.rules.rflo) and TD(lambda).
+Critic raising: when the running mean of V (rate beta_v) is below v_floor, the critic's output bias rises by
+eta_raise per step, so stagnation yields negative TD errors and SRL restores exploration.
+At an episode start the actor's and critic's states and traces are reset; s_bar persists (a property of the
+neuron, not of the episode). Environment change: from step `hparams.swap_at` on (a vmappable number), the
+actor's two output channels are swapped before they reach the environment (dynjax.envs.change).
+
+Evaluation adds to the returns and success rate (dynjax.agents.base): the exploration exponent, the
+finite-time largest Lyapunov exponent of the closed loop (actor + environment, learning frozen) by two
+trajectories, d0 = 1e-6 on the actor state (dynjax.analysis.largest_lyapunov); the fraction of saturated
+outputs (|o| > 0.95) and the log-RMS sensitivity of each layer along the same closed-loop run. The whole agent
+runs in float64 (`DynamicRLConfig.uses_float64`): the exponent needs it, and the runner enables it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from dynjax.agents.base import EvalMetrics, episode_returns, evaluation, freeze_diverged, mean_or_nan, whole_run
+from dynjax.analysis.lyapunov import largest_lyapunov
+from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
+from dynjax.cells.mtrnn import LeakyLayer, MTRNNParams, MTRNNState, MTRNNTaus, mtrnn_init, mtrnn_step, mtrnn_zero_state
+from dynjax.config import check_choice, check_finite, check_positive_int
+from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.envs.change import swap_from
+from dynjax.rules.rflo import rflo
+from dynjax.rules.sensitivity import (TD_TRANSFORMS, InputTrace, input_trace_init, input_trace_update, log_rms,
+                                      sal_srl_update, saturation_regulariser, sensitivity, sensitivity_grad,
+                                      td_transform)
+from dynjax.td import td_error
+
+Array = jax.Array
+LAYERS = ("lower", "upper", "output")
+SATURATED = 0.95  # |o| above this counts as a saturated output
+
+
+class DynamicRLHParams(NamedTuple):
+    """Numeric hyperparameters (array leaves, vmappable). Sizes-free constants are ours where the paper is
+    silent (../shared/reference/dynamic_rl.md marks which)."""
+
+    tau_lower: Any = 2.0
+    tau_upper: Any = 10.0
+    tau_output: Any = 1.0
+    radius: Any = 3.0  # spectral radius of the upper layer's self-feedback at initialisation
+    s_th: Any = 1.0  # SAL threshold on the moving-average sensitivity
+    beta_s: Any = 0.99  # rate of the moving average of s
+    eta_sal: Any = 1e-3
+    eta_srl: Any = 1e-3
+    lambda_s: Any = 0.0  # sensitivity-gradient trace for SRL (0: the step's own gradient)
+    eta_reg: Any = 1e-3  # output saturation regulariser
+    u_max: Any = 2.0
+    discount: Any = 0.97
+    lr_critic: Any = 1e-3
+    lambda_critic: Any = 0.9  # TD(lambda) of the RFLO critic
+    v_floor: Any = 0.0  # critic raising: running mean of V below this raises the output bias
+    beta_v: Any = 0.999
+    eta_raise: Any = 1e-4
+    d0: Any = 1e-6  # exploration exponent: initial separation on the actor state
+    swap_at: Any = 0  # environment change: swap the two action channels from this step on (0: never)
+
+
+@dataclasses.dataclass(frozen=True)
+class DynamicRLConfig:
+    """Dynamic RL configuration; fields above `hparams` are static (shapes, program), `hparams` vmappable."""
+
+    uses_float64: ClassVar[bool] = True
+
+    env_id: str = "seq-nav"
+    env_args: tuple[tuple[str, Any], ...] = ()
+    obs_mask: Any = None
+    n_lower: int = 200
+    n_upper: int = 100
+    sal: bool = True  # False: the "no SAL" ablation
+    td_transform: str = "raw"  # raw | sign | clip (to [-1, 1])
+    critic: str = "bptt"  # bptt (Elman RNN, truncated BPTT) | rflo (CT-RNN, RFLO + TD(lambda))
+    critic_hidden: int = 64
+    critic_window: int = 32  # truncated-BPTT window K (steps)
+    total_steps: int = 200_320  # 20 evaluations
+    eval_every: int = 10_016  # a multiple of critic_window
+    eval_episodes: int = 10
+    exponent_steps: int = 10  # steps between renormalisations (n)
+    exponent_segments: int = 100  # segments (K)
+    hparams: DynamicRLHParams = DynamicRLHParams()
+
+    def validate(self) -> EnvSpec:
+        for name in ("n_lower", "n_upper", "critic_hidden", "critic_window", "total_steps", "eval_every",
+                     "eval_episodes", "exponent_steps", "exponent_segments"):
+            check_positive_int(name, getattr(self, name))
+        check_choice("td_transform", self.td_transform, TD_TRANSFORMS)
+        check_choice("critic", self.critic, ("bptt", "rflo"))
+        if self.eval_every % self.critic_window:
+            raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of critic_window ({self.critic_window})")
+        if self.total_steps % self.eval_every:
+            raise ValueError(f"total_steps ({self.total_steps}) must be a multiple of eval_every ({self.eval_every})")
+        hp = self.hparams
+        for name in ("tau_lower", "tau_upper", "tau_output"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=1.0)
+        for name in ("radius", "s_th", "eta_sal", "eta_srl", "eta_reg", "lr_critic", "eta_raise"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0)
+        for name in ("beta_s", "lambda_s", "discount", "lambda_critic", "beta_v"):
+            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
+        check_finite("hparams.u_max", hp.u_max, low=0.0, low_open=True)
+        check_finite("hparams.d0", hp.d0, low=0.0, low_open=True)
+        check_finite("hparams.v_floor", hp.v_floor)
+        check_finite("hparams.swap_at", hp.swap_at, low=0.0)
+        spec = make_env(self.env_id, dict(self.env_args), self.obs_mask)
+        if spec.discrete:
+            raise ValueError(f"env_id: Dynamic RL's actor outputs continuous actions; {self.env_id} is discrete")
+        if spec.n_actions != 2 and jnp.any(jnp.asarray(hp.swap_at) > 0):
+            raise ValueError(f"hparams.swap_at: the channel swap needs 2 action dimensions; {self.env_id} has "
+                             f"{spec.n_actions}")
+        return spec
+
+
+class CriticParams(NamedTuple):
+    body: CTRNNParams  # W (H, I + H + 1); tau fixed at 1 for the Elman critic
+    w: Array
+    b: Array
+
+
+class ActorTraces(NamedTuple):
+    """Per-layer leaky input traces and SRL gradient traces (reset at episode starts)."""
+
+    inputs: tuple[InputTrace, InputTrace, InputTrace]
+    G: MTRNNParams
+
+
+class DRLState(NamedTuple):
+    actor: MTRNNParams
+    u: MTRNNState
+    traces: ActorTraces
+    s_bar: tuple[Array, Array, Array]
+    critic: CriticParams
+    critic_opt: Any
+    critic_h: Array  # critic state h^c_t, o_t already seen
+    critic_trace: Any  # RFLO trace and TD(lambda) eligibility (critic="rflo"), else ()
+    v_bar: Array
+    env_state: Any
+    obs: Array
+    key: Array
+    hp: DynamicRLHParams
+    step: Array
+    ep_return: Array
+    ep_success: Array
+    diverged_at: Array
+
+
+class Record(NamedTuple):
+    """One step as the BPTT critic replays it."""
+
+    reward: Array
+    terminated: Array
+    done: Array
+    final_obs: Array
+    next_obs: Array
+
+
+class DynamicRLLearner(NamedTuple):
+    config: DynamicRLConfig
+    spec: EnvSpec
+    init: Callable[..., DRLState]
+    step: Callable[[DRLState], tuple[DRLState, Any]]
+    window: Callable[[DRLState], tuple[DRLState, Any]]
+    segment: Callable[[DRLState], tuple[DRLState, EvalMetrics]]
+    evaluate: Callable[[DRLState], EvalMetrics]
+    probe: Callable[[DRLState], dict]
+
+
+def _layers(p: MTRNNParams) -> tuple[LeakyLayer, LeakyLayer, LeakyLayer]:
+    return p.lower, p.upper, p.output
+
+
+def _taus(hp: DynamicRLHParams) -> MTRNNTaus:
+    return MTRNNTaus(hp.tau_lower, hp.tau_upper, hp.tau_output)
+
+
+def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
+    """Validate `config` and build the pure functions of one Dynamic RL learner."""
+    spec = config.validate()
+    env, env_params = spec.env, spec.params
+    n_obs, n_act, H = spec.obs_dim, spec.n_actions, config.critic_hidden
+    float_hp = lambda hp: jax.tree.map(lambda x: jnp.asarray(x, float), hp)  # noqa: E731  (float64 under x64)
+
+    def to_env(a: Array, step: Array, hp: DynamicRLHParams) -> Array:
+        """Actor output in [-1, 1] -> environment action (bounds), with the channel swap from step swap_at."""
+        a = swap_from(a, step, hp.swap_at)
+        return spec.low + (a + 1.0) * 0.5 * (spec.high - spec.low)
+
+    # --- critic -------------------------------------------------------------------------------------------
+    def critic_cell(cp: CriticParams, h: Array, obs: Array):
+        return ctrnn_step(cp.body, h, obs, 1.0)
+
+    def critic_value(cp: CriticParams, h: Array) -> Array:
+        return cp.w @ h + cp.b
+
+    def critic_init(key: Array, hp: DynamicRLHParams) -> CriticParams:
+        tau_high = 5.0 if config.critic == "rflo" else 1.0
+        body = ctrnn_init(key, n_obs, H, 1.0, 1.0, tau_high)
+        return CriticParams(body=body, w=jnp.zeros((H,)), b=jnp.zeros(()))
+
+    def critic_opt() -> optax.GradientTransformation:
+        return optax.scale_by_adam()
+
+    def critic_trace_start(cp: CriticParams, aux) -> Any:
+        if config.critic != "rflo":
+            return ()
+        J = rflo.update(rflo.init(cp.body), cp.body, aux, 1.0)
+        return (J, jax.tree.map(jnp.zeros_like, cp))
+
+    def critic_start(cp: CriticParams, obs: Array):
+        h, aux = critic_cell(cp, jnp.zeros((H,)), obs)
+        return h, critic_trace_start(cp, aux)
+
+    def critic_apply(cp: CriticParams, opt_state: Any, ascent: CriticParams, hp: DynamicRLHParams):
+        """theta <- theta + lr Adam(ascent); the Elman critic's tau stays 1, the CT-RNN's >= 1."""
+        updates, opt_state = critic_opt().update(jax.tree.map(lambda g: -g, ascent), opt_state)
+        cp = jax.tree.map(lambda p, u: p - hp.lr_critic * u, cp, updates)
+        tau = jnp.maximum(cp.body.tau, 1.0) if config.critic == "rflo" else jnp.ones_like(cp.body.tau)
+        return cp._replace(body=cp.body._replace(tau=tau)), opt_state
+
+    def window_loss(cp: CriticParams, h0: Array, recs: Record, hp: DynamicRLHParams) -> Array:
+        """Mean squared TD error of a window, by BPTT from the state at its start (targets held fixed)."""
+        def step(h, r):
+            v = critic_value(cp, h)
+            hb = critic_cell(cp, h, r.final_obs)[0]
+            target = jax.lax.stop_gradient(td_error(r.reward, 0.0, critic_value(cp, hb), r.terminated, hp.discount))
+            h_next = jnp.where(r.done, critic_cell(cp, jnp.zeros_like(h), r.next_obs)[0], hb)
+            return h_next, 0.5 * (target - v) ** 2
+
+        return jnp.mean(jax.lax.scan(step, jax.lax.stop_gradient(h0), recs)[1])
+
+    # --- actor --------------------------------------------------------------------------------------------
+    def fresh_traces(actor: MTRNNParams) -> ActorTraces:
+        return ActorTraces(inputs=tuple(input_trace_init(l) for l in _layers(actor)),
+                           G=jax.tree.map(jnp.zeros_like, actor))
+
+    def init(key: Array, hp: DynamicRLHParams | None = None) -> DRLState:
+        hp = float_hp(config.hparams if hp is None else hp)
+        k_actor, k_critic, k_env, k_run = jax.random.split(key, 4)
+        actor = mtrnn_init(k_actor, n_obs, config.n_lower, config.n_upper, n_act, hp.radius)
+        critic = critic_init(k_critic, hp)
+        obs, env_state = env.reset(k_env, env_params)
+        critic_h, critic_trace = critic_start(critic, obs)
+        s_bar = tuple(sensitivity(l, jnp.zeros_like(l.b)) for l in _layers(actor))
+        return DRLState(actor=actor, u=mtrnn_zero_state(actor), traces=fresh_traces(actor), s_bar=s_bar,
+                        critic=critic, critic_opt=critic_opt().init(critic), critic_h=critic_h,
+                        critic_trace=critic_trace, v_bar=jnp.ones(()), env_state=env_state, obs=obs, key=k_run,
+                        hp=hp, step=jnp.zeros((), jnp.int32), ep_return=jnp.zeros(()),
+                        ep_success=jnp.zeros((), bool), diverged_at=jnp.full((), -1, jnp.int32))
+
+    def step(s: DRLState) -> tuple[DRLState, tuple[Record, Array, Array, Array]]:
+        """One environment step with the actor's online update (and the RFLO critic's, if chosen)."""
+        hp = s.hp
+        key, k_env = jax.random.split(s.key)
+        # Actor step, its traces and sensitivities.
+        u, xs = mtrnn_step(s.actor, s.u, s.obs, _taus(hp))
+        layers, us = _layers(s.actor), (u.lower, u.upper, u.output)
+        inputs = tuple(input_trace_update(tr, x, tau) for tr, x, tau in zip(s.traces.inputs, xs, _taus(hp)))
+        sens = tuple(sensitivity(l, ui) for l, ui in zip(layers, us))
+        grads = tuple(sensitivity_grad(l, ui, tr) for l, ui, tr in zip(layers, us, inputs))
+        action = jnp.tanh(u.output)
+        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, to_env(action, s.step, hp),
+                                                                       env_params)
+        done = jnp.logical_or(terminated, truncated)
+        # TD error of this transition (bootstrap from the observation the step produced).
+        v = critic_value(s.critic, s.critic_h)
+        h_boot, aux_boot = critic_cell(s.critic, s.critic_h, info["final_observation"])
+        delta = td_error(reward, v, critic_value(s.critic, h_boot), terminated, hp.discount)
+        # Dynamic RL update of every actor layer: SAL or SRL per neuron, then the output regulariser.
+        s_bar = tuple(hp.beta_s * sb + (1.0 - hp.beta_s) * sj for sb, sj in zip(s.s_bar, sens))
+        G = jax.tree.map(lambda g, d: hp.lambda_s * g + d, s.traces.G, MTRNNParams(*grads))
+        s_th = hp.s_th if config.sal else -jnp.inf
+        d = td_transform(delta, config.td_transform)
+        new = [sal_srl_update(l, gr, g, sb, d, hp.eta_sal, hp.eta_srl, s_th)[0]
+               for l, gr, g, sb in zip(layers, grads, _layers(G), s_bar)]
+        new[2] = saturation_regulariser(new[2], u.output, inputs[2], hp.eta_reg, hp.u_max)
+        actor = MTRNNParams(*new)
+        # Critic: online RFLO + TD(lambda) update, raising, next state.
+        critic, critic_opt_state, critic_trace = s.critic, s.critic_opt, s.critic_trace
+        if config.critic == "rflo":
+            J, z = critic_trace
+            psi = CriticParams(body=rflo.grads(J, critic.w), w=s.critic_h, b=jnp.ones(()))
+            z = jax.tree.map(lambda zi, p: hp.discount * hp.lambda_critic * zi + p, z, psi)
+            critic, critic_opt_state = critic_apply(critic, critic_opt_state, jax.tree.map(lambda zi: delta * zi, z), hp)
+        v_bar = hp.beta_v * s.v_bar + (1.0 - hp.beta_v) * v
+        critic = critic._replace(b=critic.b + jnp.where(v_bar < hp.v_floor, hp.eta_raise, 0.0))
+        h_reset, aux_reset = critic_cell(critic, jnp.zeros((H,)), obs)
+        critic_h = jnp.where(done, h_reset, h_boot)
+        if config.critic == "rflo":
+            aux = jax.tree.map(lambda a, b: jnp.where(done, a, b), aux_reset, aux_boot)
+            J = rflo.update(jax.tree.map(lambda t: jnp.where(done, 0.0, t), J), critic.body, aux, 1.0)
+            critic_trace = (J, jax.tree.map(lambda zi: jnp.where(done, 0.0, zi), z))
+        # Episode boundary: actor state and traces restart.
+        restart = lambda tree: jax.tree.map(lambda t: jnp.where(done, 0.0, t), tree)  # noqa: E731
+        ep_return = s.ep_return + reward
+        success = s.ep_success | info["success"] if "success" in info else s.ep_success
+        s = s._replace(actor=actor, u=restart(u), traces=restart(ActorTraces(inputs=inputs, G=G)), s_bar=s_bar,
+                       critic=critic, critic_opt=critic_opt_state, critic_h=critic_h, critic_trace=critic_trace,
+                       v_bar=v_bar, env_state=env_state, obs=obs, key=key, step=s.step + 1,
+                       ep_return=jnp.where(done, 0.0, ep_return), ep_success=jnp.where(done, False, success))
+        rec = Record(reward=reward, terminated=terminated, done=done, final_obs=info["final_observation"],
+                     next_obs=obs)
+        return s, (rec, jnp.where(done, ep_return, jnp.nan), done & success, delta)
+
+    def window(s0: DRLState) -> tuple[DRLState, tuple[Array, Array, Array, Array]]:
+        """critic_window steps, then the BPTT critic's update on them. Returns the sum and count of returns
+        of finished episodes, their successes, and the first step with a non-finite TD error (-1: none)."""
+        s, (recs, ep_returns, successes, deltas) = jax.lax.scan(lambda c, _: step(c), s0, None,
+                                                                 length=config.critic_window)
+        if config.critic == "bptt":
+            g = jax.grad(window_loss)(s.critic, s0.critic_h, recs, s.hp)
+            g = g._replace(body=g.body._replace(tau=jnp.zeros_like(g.body.tau)))
+            critic, opt = critic_apply(s.critic, s.critic_opt, jax.tree.map(lambda x: -x, g), s.hp)
+            s = s._replace(critic=critic, critic_opt=opt)
+        finished = ~jnp.isnan(ep_returns)
+        bad = ~jnp.isfinite(deltas)
+        first_bad = jnp.where(jnp.any(bad), s0.step + jnp.argmax(bad).astype(jnp.int32) + 1, -1).astype(jnp.int32)
+        return s, (jnp.sum(jnp.where(finished, ep_returns, 0.0)), jnp.sum(finished, dtype=jnp.int32),
+                   jnp.sum(successes, dtype=jnp.int32), first_bad)
+
+    # --- evaluation ---------------------------------------------------------------------------------------
+    def closed_loop_step(actor: MTRNNParams, hp: DynamicRLHParams, step_count: Array):
+        def f(c):
+            u, env_state, obs, key = c
+            key, k = jax.random.split(key)
+            u, _ = mtrnn_step(actor, u, obs, _taus(hp))
+            obs, env_state, _, term, trunc, _ = env.step(k, env_state, to_env(jnp.tanh(u.output), step_count, hp),
+                                                         env_params)
+            done = term | trunc
+            return (jax.tree.map(lambda x: jnp.where(done, 0.0, x), u), env_state, obs, key), done
+        return f
+
+    def probe(s: DRLState) -> dict:
+        """Closed-loop diagnostics with learning frozen, from a fresh episode: exploration exponent,
+        saturated-output fraction and per-layer log-RMS sensitivity along the reference run."""
+        hp = s.hp
+        k_reset, k_loop, k_dir = jax.random.split(jax.random.fold_in(s.key, 2), 3)
+        obs, env_state = env.reset(k_reset, env_params)
+        x0 = (mtrnn_zero_state(s.actor), env_state, obs, k_loop)
+        f = closed_loop_step(s.actor, hp, s.step)
+        u_dir = jax.tree.map(lambda x, k: jax.random.normal(k, x.shape, x.dtype), x0[0],
+                             MTRNNState(*jax.random.split(k_dir, 3)))
+        zeros = lambda t: jax.tree.map(lambda x: jnp.zeros_like(x) if jnp.issubdtype(x.dtype, jnp.floating) else x, t)  # noqa: E731
+        # The state is (actor potentials, env state, observation, key); the observation (the actor's next input, a
+        # function of the env state) counts in the distance too, which leaves the growth rate unchanged.
+        est = largest_lyapunov(f, x0, (u_dir, zeros(env_state), zeros(obs), k_loop), hp.d0, config.exponent_steps,
+                               config.exponent_segments)
+
+        def stats(c, _):
+            c, _ = f(c)
+            u = c[0]
+            sat = jnp.mean((jnp.abs(jnp.tanh(u.output)) > SATURATED).astype(float))
+            lr = jnp.stack([log_rms(sensitivity(l, ui)) for l, ui in zip(_layers(s.actor), (u.lower, u.upper, u.output))])
+            return c, (sat, lr)
+
+        _, (sat, lr) = jax.lax.scan(stats, x0, None, length=config.exponent_steps * config.exponent_segments)
+        out = {"exploration_exponent": est.exponent, "saturated_outputs": jnp.mean(sat)}
+        out |= {f"log_rms_s_{name}": jnp.mean(lr[:, i]) for i, name in enumerate(LAYERS)}
+        return out
+
+    def evaluate(s: DRLState) -> EvalMetrics:
+        """Returns and success of `eval_episodes` deterministic episodes with learning frozen, plus `probe`."""
+        hp = s.hp
+
+        def observe(c, obs, a, r):
+            u, _ = mtrnn_step(s.actor, c, obs, _taus(hp))
+            return u
+
+        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
+                                   start=lambda obs: observe(mtrnn_zero_state(s.actor), obs, None, None),
+                                   act=lambda u, key: to_env(jnp.tanh(u.output), s.step, hp), observe=observe)
+        # train_success: share of training episodes finished since the last point that succeeded (segment)
+        return evaluation(s.step, s.diverged_at, spec, episodes, extra=probe(s) | {"train_success": jnp.full((), jnp.nan)})
+
+    def segment(s0: DRLState) -> tuple[DRLState, EvalMetrics]:
+        def body(carry, _):
+            s, ret_sum, ret_n, succ_n, bad_at = carry
+            s, (r_sum, r_n, n_succ, first_bad) = window(s)
+            bad_at = jnp.where((bad_at < 0) & (first_bad >= 0), first_bad, bad_at)
+            return (s, ret_sum + r_sum, ret_n + r_n, succ_n + n_succ, bad_at), None
+
+        init = (s0, jnp.zeros(()), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32), s0.diverged_at)
+        (s, ret_sum, ret_n, succ_n, bad_at), _ = jax.lax.scan(body, init, None,
+                                                               length=config.eval_every // config.critic_window)
+        finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves((s.actor, s.critic))]))
+        bad_at = jnp.where((bad_at < 0) & ~finite, s.step, bad_at)
+        s = freeze_diverged(s0, s, bad_at)
+        m = evaluate(s)
+        m.extra["train_success"] = mean_or_nan(succ_n.astype(float), ret_n)
+        return s, m._replace(train_return=mean_or_nan(ret_sum, ret_n))
+
+    return DynamicRLLearner(config=config, spec=spec, init=init, step=step, window=window, segment=segment,
+                            evaluate=evaluate, probe=probe)
+
+
+def make_train(config: DynamicRLConfig) -> Callable[..., tuple[DRLState, EvalMetrics]]:
+    """`train(key, hparams=None) -> (final_state, metrics)`, one entry per evaluation point (step 0 included).
+    Trace and run it under `jax.enable_x64(True)` (the config's uses_float64)."""
+    return whole_run(make_learner(config), config.total_steps // config.eval_every)
