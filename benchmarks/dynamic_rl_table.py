@@ -141,6 +141,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--steps", type=int, default=128_000, help="budget per cell (the swap cells get twice this)")
     ap.add_argument("--evals", type=int, default=8, help="evaluation points per budget")
+    ap.add_argument("--swap-steps", type=int, default=None,
+                    help="steps before the swap (and after it) in the swap cells; default --steps")
     ap.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
     ap.add_argument("--swap-tasks", nargs="*", default=["slider-crank"], choices=list(TASKS))
     ap.add_argument("--ablation-tasks", nargs="*", default=["slider-crank"], choices=list(TASKS),
@@ -172,7 +174,7 @@ def main() -> None:
             curves.append((label, c["metrics"]))
         swaps = []
         for label in [a for a in args.swap_agents if a in agents] if task in args.swap_tasks else ():
-            c = cell(task, label, seeds, steps, n_evals, root, args.quick, swap=True)
+            c = cell(task, label, seeds, args.swap_steps or steps, n_evals, root, args.quick, swap=True)
             ok, steps_ax = c["ok"], np.asarray(c["metrics"]["step"])[0]
             success = np.asarray(ok["eval_success"], float)
             rec, n_pre = recovery(success, steps_ax, c["swap_at"])
@@ -188,14 +190,15 @@ def main() -> None:
                                  metric="eval_success", ylabel="evaluation success rate")
         drl = [(lbl, m) for lbl, m in curves if lbl.startswith("Dynamic RL")]
         plot_learning_curves(drl, root / f"{name}-exponent.png", f"{task}: exploration exponent (closed loop)",
-                             metric="exploration_exponent", ylabel="finite-time largest Lyapunov exponent per step")
+                             metric="exploration_exponent", ylabel="exploration exponent (per step)")
         plot_learning_curves(drl, root / f"{name}-saturation.png", f"{task}: saturated outputs (|o| > 0.95)",
                              metric="saturated_outputs", ylabel="fraction of saturated outputs")
         figures += [f"![{task} {kind}]({root.name}/{name}-{kind}.png)"
                     for kind in ("success", "swap", "exponent", "saturation") if kind != "swap" or swaps]
+    swap_steps = args.swap_steps or steps
     budget_note = (f"{seeds} seeds per cell, about {steps:,} environment steps per seed ({n_evals} evaluations of "
-                   "10 episodes; Dynamic RL acts deterministically, PPO samples), swap cells twice that with the "
-                   "swap at the middle.")
+                   "10 episodes; Dynamic RL acts deterministically, PPO samples); swap cells: about "
+                   f"{swap_steps:,} steps before the swap and as many after it.")
     lines = ["# Dynamic RL vs BPTT on the MTRNN actor" + (" (quick pipeline check, not a result)" if args.quick else ""),
              "", budget_note, "", "## Success", "", *table, "", "## Output swap", "",
              *(swap_table if len(swap_table) > 2 else ["Not run in this invocation (--swap-tasks / --swap-agents)."]), "",
