@@ -180,25 +180,91 @@ def regime_notes(rows: list[dict], lim: dict, kernels: int) -> list[str]:
     return lines
 
 
+STARTUP_TITLE = "Start-up of `dynjax train rtrrl` (defaults) to its first training step"
+# The phases the runner logs on its "first training step" line (dynjax.sweep.runner).
+STARTUP_PHASES = {"before": r"before this batch ([\d.]+)s", "tracing": r"tracing ([\d.]+)s",
+                  "step0": r"step 0 ([\d.]+)s", "waited": r"waited ([\d.]+)s",
+                  "chunk_compile": r"compiled in ([\d.]+)s"}
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """user + sys seconds of a running process, all its threads (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_step(cache: str, out: str) -> dict:
+    """One `dynjax train rtrrl` with defaults: wall and CPU seconds from launch to the runner's "first training
+    step" line, the phases that line reports, and the wall seconds of the first chunk (10,000 steps and an
+    evaluation, up to the first progress line); the process is killed there."""
+    import re
+    import signal
+
+    env = os.environ.copy() | {"DYNJAX_CACHE_DIR": cache}
+    cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--out", out]
+    load = float(Path("/proc/loadavg").read_text().split()[0])
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+                            cwd=Path(__file__).resolve().parents[1])
+    r: dict = {"load": load}
+    for line in proc.stderr:
+        if "first training step" in line:
+            r["wall"], r["cpu"] = time.perf_counter() - t0, _proc_cpu_s(proc.pid)
+            r |= {k: float(m.group(1)) for k, pat in STARTUP_PHASES.items() if (m := re.search(pat, line))}
+        elif "wall" in r and line.startswith("  step"):
+            r["first_chunk"] = time.perf_counter() - t0 - r["wall"]
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return r
+
+
 def startup(args) -> list[str]:
-    """Wall-clock from launching `dynjax train rtrrl` (defaults) to its first training step: cold (empty
-    persistent compilation cache) and warm (second identical run)."""
+    """Start-up of `dynjax train rtrrl` (defaults), cold (empty persistent compilation cache) and warm (a
+    second identical run), `args.startup_repeats` times each: medians of wall and CPU seconds to the first
+    training step, and of the phases the runner logs."""
+    import statistics
     import tempfile
 
-    lines = []
-    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as runs:
-        env = os.environ.copy() | {"DYNJAX_CACHE_DIR": cache}
-        for label in ("cold cache", "warm cache"):
-            cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--steps", "10000", "--out", f"{runs}/{label[:4]}"]
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
-            first = None
-            for line in proc.stderr:
-                if "compiled in" in line and first is None:
-                    first = time.perf_counter() - t0
-            proc.wait()
-            lines.append(f"| {label} | {first:.2f} s |" if first else f"| {label} | failed |")
+    runs: dict[str, list[dict]] = {"cold": [], "warm": []}
+    for _ in range(args.startup_repeats):
+        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+            for label in runs:
+                runs[label].append(first_step(cache, f"{out}/{label}"))
+    med = lambda rs, k: statistics.median(r[k] for r in rs) if all(k in r for r in rs) else float("nan")  # noqa: E731
+    lines = [f"{STARTUP_TITLE} (median of {args.startup_repeats} runs; targets <= 10 s cold, <= 3 s warm).", "",
+             "Wall: launch to the runner's \"first training step\" line; CPU: the process's user + sys seconds (all "
+             "threads) at that line, which the machine's load (1-minute load average when each run started) "
+             "affects less. Phases as the runner logs them: before the batch (interpreter, imports, argument "
+             "parsing, environment and learner), tracing (tracing and lowering the step-0 and chunk programs), "
+             "step 0 (waiting for the step-0 program, which compiles in a worker thread meanwhile, running it: "
+             "init and evaluation, and writing its metrics), waiting for the chunk program (compiling in another "
+             "worker thread since the tracing); its compile time on its own; the first chunk (10,000 steps and "
+             "an evaluation) after the first training step.", "",
+             "| cache | first training step: wall s | CPU s | wall s of each run | load | before the batch s | "
+             "tracing s | step 0 s | waited for chunk s | chunk compile s | first chunk s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, rs in runs.items():
+        if not all("wall" in r for r in rs):
+            lines.append(f"| {label} | failed | | | | | | | | | |")
+            continue
+        walls, loads = (", ".join(f"{r[k]:.1f}" for r in rs) for k in ("wall", "load"))
+        lines.append(f"| {label} | {med(rs, 'wall'):.2f} | {med(rs, 'cpu'):.2f} | {walls} | {loads} | "
+                     + " | ".join(f"{med(rs, k):.1f}" for k in ("before", "tracing", "step0", "waited", "chunk_compile",
+                                                                "first_chunk")) + " |")
     return lines
+
+
+def replace_startup_section(path: Path, lines: list[str]) -> None:
+    """Put a fresh start-up section into an existing results file, in place of the old one (or at its end)."""
+    old = path.read_text().splitlines() if path.exists() else []
+    begin = next((i for i, l in enumerate(old) if l.startswith("Start-up of `dynjax train rtrrl`")), None)
+    if begin is None:
+        new = old + ["", *lines]
+    else:
+        end = next((i for i in range(begin + 1, len(old)) if old[i].startswith("Sweep wall-clock")), len(old))
+        new = old[:begin] + lines + ([""] if end < len(old) else []) + old[end:]
+    path.write_text("\n".join(new) + "\n")
 
 
 def sweep(args) -> list[str]:
@@ -266,6 +332,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "throughput.md")
     ap.add_argument("--sweep", action="store_true", help="also time a 256-seed x 100k-step run end to end")
     ap.add_argument("--startup", action="store_true", help="also time start-up, cold and warm cache")
+    ap.add_argument("--startup-only", action="store_true",
+                    help="only time start-up and replace that section of --out (the other sections stay)")
+    ap.add_argument("--startup-repeats", type=int, default=3, help="start-up runs per cache state (median)")
     ap.add_argument("--ref-rate", type=float, default=30_000.0,
                     help="reference RTRRL code's env-steps/s (one learner, N=32), measured beside this run")
     ap.add_argument("--ref-startup", type=float, default=8.5, help="reference code's start-up + compile, s")
@@ -276,6 +345,10 @@ def main() -> None:
         for row in args.reference_table.read_text().splitlines():
             if row.startswith("| rflo N=32"):
                 args.ref_rate = float(row.split("|")[3].strip())
+    if args.startup_only:
+        replace_startup_section(args.out, startup(args))
+        print(f"wrote the start-up section of {args.out}")
+        return
     if args.one:
         S, N, rule = args.one.split(",")
         print(json.dumps(measure(int(S), int(N), rule, args.env, args.mask, args.seed_block)))
@@ -319,8 +392,7 @@ def main() -> None:
         lines += ["", "Reference RTRRL code (authors', JAX 0.4.38, one learner per process), same window:", "",
                   args.reference_table.read_text().strip()]
     if args.startup:
-        lines += ["", "Start-up of `dynjax train rtrrl` (defaults) to its first training step:", "",
-                  "| cache | time |", "|---|---|"] + startup(args)
+        lines += [""] + startup(args)
     if args.sweep:
         lines += ["", "Sweep wall-clock:", "", "| what | wall-clock |", "|---|---|"] + sweep(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)

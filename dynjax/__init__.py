@@ -9,11 +9,12 @@ import time
 START = time.perf_counter()  # when dynjax was first imported: start-up times are measured from here
 
 __version__ = "0.1.0"
-__all__ = ["RTRRLConfig", "RTRRLHParams", "make_learner", "make_train", "__version__"]
+# dynjax.RTRRLConfig, ... resolve on first use (module __getattr__); documented in dynjax.agents
+_FROM_AGENTS = ("RTRRLConfig", "RTRRLHParams", "make_learner", "make_train")
 
 
 def __getattr__(name: str):
-    if name in __all__:
+    if name in _FROM_AGENTS:
         from dynjax import agents
 
         return getattr(agents, name)

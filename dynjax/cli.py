@@ -8,6 +8,9 @@
     dynjax train rd-ppo --gamma 0.05 --cell mlp              PPO guided by fixed reaction-diffusion dynamics
     dynjax train dynamic-rl --env seq-nav --radius 3.0       chaotic MTRNN actor trained by sensitivity (SAL/SRL)
     dynjax sweep benchmarks/sweeps/gain_sweep.toml           a config grid x seeds (see dynjax.sweep.spec)
+    dynjax train ppo-rnn --preset huang --snapshot-every 1 --out runs/h && dynjax analyse runs/h
+                                                             fixed points, timescales, Lyapunov, attractors
+    dynjax reproduce huang-pendulum [--quick]                one benchmark table of benchmarks/results/ (--list)
 
 Every static field of the algorithm's configuration is a flag (`--hidden-size`/`--hidden`, `--cell`, ...),
 every numeric hyperparameter too (`--lr-actor`, `--discount`, ...); a flag left out keeps the preset's value,
@@ -86,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("sweep", help="run a sweep spec (TOML): config grid x seeds, sharded, resumable")
     w.add_argument("spec", help="path of the sweep spec, e.g. benchmarks/sweeps/gain_sweep.toml")
     _add_run_options(w)
+    a = sub.add_parser("analyse", help="dynamics of every snapshot of a run (trained with --snapshot-every)")
+    a.add_argument("run_dir", type=Path, help="a run directory of `dynjax train` or `dynjax sweep`")
+    a.add_argument("--out", type=Path, default=None, help="output directory (default <run_dir>/analysis)")
+    from dynjax.analyse import AnalyseOptions
+
+    for f in dataclasses.fields(AnalyseOptions):
+        a.add_argument(_flag(f.name), dest=f.name, type=type(f.default), default=f.default,
+                       help=f"(default {f.default})")
+    a.add_argument("--no-compile-cache", action="store_true", help="disable JAX's persistent compilation cache")
+    sub.add_parser("reproduce", add_help=False, help="regenerate a benchmark table (dynjax reproduce --help)")
     return p
 
 
@@ -96,6 +109,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="evaluations per jitted chunk; progress, metrics and a checkpoint after each chunk")
     p.add_argument("--checkpoint-every-s", type=float, default=10.0,
                    help="seconds between checkpoints (0: after every chunk); a resumed run redoes at most that much")
+    p.add_argument("--snapshot-every", type=int, default=None, metavar="K",
+                   help="keep the learners' state at every K-th evaluation point for `dynjax analyse`")
     p.add_argument("--max-seeds-per-batch", type=int, default=None,
                    help="run at most this many learners at once (larger sweeps run in batches)")
     p.add_argument("--memory-budget-gb", type=float, default=None,
@@ -121,10 +136,13 @@ def spec_from_args(args: argparse.Namespace) -> SweepSpec:
 
 
 def enable_compilation_cache(cache_dir: str | None = None) -> str:
-    """Turn on JAX's persistent compilation cache (default: ~/.cache/dynjax/jax, or $DYNJAX_CACHE_DIR)."""
+    """Turn on JAX's persistent compilation cache (default: $DYNJAX_CACHE_DIR, else dynjax/jax in the user's
+    cache directory, $XDG_CACHE_HOME or ~/.cache). Every program is cached, however quick its compile: a
+    second identical run then loads all of them instead of compiling."""
     import jax
 
-    path = cache_dir or os.environ.get("DYNJAX_CACHE_DIR") or str(Path.home() / ".cache" / "dynjax" / "jax")
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = cache_dir or os.environ.get("DYNJAX_CACHE_DIR") or str(user_cache / "dynjax" / "jax")
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
@@ -144,12 +162,19 @@ def _join_distributed(argv: list[str] | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["reproduce"]:
+        from dynjax.reproduce import main as reproduce
+
+        return reproduce(argv[1:])
     try:
         _join_distributed(argv)
     except ValueError as e:
         print(f"dynjax: error: {e}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    if args.command == "analyse":
+        return _analyse(args)
     from dynjax.sweep import load_spec, run_sweep
 
     try:
@@ -162,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             enable_compilation_cache()
         budget = None if args.memory_budget_gb is None else int(args.memory_budget_gb * 2**30)
         summary = run_sweep(spec, out, chunk_evals=args.chunk_evals, max_learners_per_batch=args.max_seeds_per_batch,
-                            memory_budget_bytes=budget, checkpoint_every_s=args.checkpoint_every_s)
+                            memory_budget_bytes=budget, checkpoint_every_s=args.checkpoint_every_s,
+                            snapshot_every=args.snapshot_every)
     except ValueError as e:
         print(f"dynjax: error: {e}", file=sys.stderr)
         return 2
@@ -172,6 +198,23 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print((out / "summary.md").read_text())
         print(f"results in {out}")
+    return 0
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    from dynjax.analyse import AnalyseOptions, analyse_run
+
+    opts = AnalyseOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AnalyseOptions)})
+    try:
+        if not args.no_compile_cache:
+            enable_compilation_cache()
+        out = args.out or args.run_dir / "analysis"
+        analyse_run(args.run_dir, out, opts)
+    except ValueError as e:
+        print(f"dynjax: error: {e}", file=sys.stderr)
+        return 2
+    print((out / "summary.md").read_text())
+    print(f"analysis in {out}")
     return 0
 
 

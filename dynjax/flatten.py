@@ -4,8 +4,6 @@ Like jax.flatten_util.ravel_pytree, but the layout comes from abstract shapes (j
 it runs no computation, and unravelling is plain static slices that XLA fuses into their consumers.
 """
 
-from __future__ import annotations
-
 from typing import Any, Callable, NamedTuple
 
 import jax

@@ -9,8 +9,6 @@ with fixed random B_A (N x |out|), B_C (N,) under feedback alignment (Lillicrap 
 B_A = W_A^T, B_C = w_C without it (then the body's gradient is exact end to end).
 """
 
-from __future__ import annotations
-
 from typing import Callable, NamedTuple
 
 import jax

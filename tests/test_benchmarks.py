@@ -59,3 +59,23 @@ def test_dynamic_rl_table_quick(tmp_path):
     table = (tmp_path / "drl.md").read_text()
     assert "| slider-crank | Dynamic RL |" in table and "## Output swap" in table and "seed-steps/s" in table
     assert (out / "slider-crank-exponent.png").exists() and (out / "slider-crank-swap.png").exists()
+
+
+def test_huang_pendulum_quick(tmp_path):
+    out = tmp_path / "huang"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "huang_pendulum.py"), "--quick", "--out", str(out),
+                    "--variants", "angle-only"], check=True, cwd=ROOT, env=ENV)
+    text = (tmp_path / "huang.md").read_text()
+    assert "| angle-only | 4,096 |" in text and "Pearson r" in text
+    for name in ("pca_ring.png", "policy_landscape.png", "timescales.png", "angle-only.csv"):
+        assert (out / name).exists()
+
+
+def test_rl_vs_sl_quick(tmp_path):
+    out = tmp_path / "rvs"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "rl_vs_sl.py"), "--quick", "--out", str(out)],
+                   check=True, cwd=ROOT, env=ENV)
+    table = (tmp_path / "rvs.md").read_text()
+    assert "| perceptual | 1 | RL |" in table and "| perceptual | 2 | SL |" in table
+    assert "## The seed paper's claims beside ours" in table and "## Population balance" in table
+    assert (out / "hybrid_share.png").exists() and (out / "rl--perceptual--g1.csv").exists()

@@ -35,3 +35,21 @@ def test_segments_across_a_reset_do_not_count(x64):
     est = largest_lyapunov(step, (jnp.asarray(0.1), jnp.asarray(0)), (jnp.ones(()), jnp.asarray(0)), 1e-9, 2, 70)
     assert 0 < int(est.segments) < 70
     np.testing.assert_allclose(float(est.exponent), np.log(3.0), rtol=1e-6)
+
+
+def test_driven_spectrum_of_a_linear_network_with_resets():
+    """h_t = A h_{t-1} + B x_t with A = diag(0.8, 0.5) (plus a rotation-free coupling in the upper triangle):
+    the exponents are ln 0.8 and ln 0.5 whatever the inputs; episode starts (resets) leave them unchanged."""
+    import math
+
+    from dynjax.analysis import driven_lyapunov_spectrum
+
+    A = jnp.array([[0.8, 0.3], [0.0, 0.5]])
+    B = jnp.array([[1.0], [-1.0]])
+    F = lambda h, x: A @ h + B @ x  # noqa: E731
+    xs = jax.random.normal(jax.random.key(0), (600, 1))
+    starts = jnp.zeros(600, bool).at[jnp.arange(0, 600, 97)].set(True)
+    for kw in ({}, {"starts": starts, "reorth_every": 3, "settle": 10}):
+        est = driven_lyapunov_spectrum(F, jnp.zeros(2), xs, transient=50, **kw)
+        np.testing.assert_allclose(est.exponents, [math.log(0.8), math.log(0.5)], rtol=1e-3)
+    assert int(est.blocks) < 600 // 3 - 50 // 3  # blocks with a reset did not count

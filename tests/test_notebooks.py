@@ -16,3 +16,15 @@ def test_tour_runs():
     rtrl_err = float(out.stdout.split("RTRL: relative error vs BPTT ")[1].split(",")[0])
     assert rtrl_err < 1e-8
     assert "median return over seeds" in out.stdout
+
+
+def test_dynamics_notebook_runs():
+    env = os.environ.copy() | {"DYNJAX_TOUR_STEPS": "4096", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(ROOT / "notebooks" / "dynamics.py")], check=True, capture_output=True,
+                         text=True, env=env, cwd=ROOT)
+    before, after = (float(x) for x in out.stdout.split("largest Lyapunov exponent: ")[1].split(" per step")[0]
+                     .split(" -> "))
+    assert before < -0.3 and abs(after) < 0.15  # SAL brings an ordered network to the edge of chaos
+    origin = next(line for line in out.stdout.splitlines() if line.startswith("fixed point |h| = 0.000"))
+    assert origin.endswith("unstable") and 1.3 < float(origin.split("= ")[2].split(":")[0]) < 1.7  # ~ g = 1.5
+    assert "| base | 4,096 | 4 | 0 |" in out.stdout and "pca-0-base.png" in out.stdout

@@ -5,8 +5,6 @@ frozen dataclass whose `hparams` field holds the vmappable numbers), its learner
 fields the name pins, the hyperparameters it offers as flags, and the papers' presets.
 """
 
-from __future__ import annotations
-
 from typing import Any, Callable, Mapping, NamedTuple
 
 from dynjax.agents import dynamic_rl, ppo, rtrrl, supervised

@@ -3,17 +3,17 @@
 An agent module provides `make_learner(config) -> learner` with `init(key, hparams) -> state`,
 `segment(state) -> (state, EvalMetrics)` (train `eval_every` steps, then evaluate) and
 `evaluate(state) -> EvalMetrics`; the sweep runner drives any such learner. States carry `step` and
-`diverged_at` fields.
+`diverged_at` fields. `closed_loop(state) -> ClosedLoop` exposes the frozen agent as a dynamical system for
+dynjax.analysis.
 """
-
-from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
 
-from dynjax.envs.adapter import EnvSpec
+from dynjax.analysis.closed_loop import ClosedLoop
+from dynjax.envs.adapter import EnvSpec, env_action
 
 Array = jax.Array
 S = TypeVar("S")
@@ -53,9 +53,11 @@ def evaluation(step: Array, diverged_at: Array, spec: EnvSpec, episodes: Episode
                        diverged=diverged_at >= 0, diverged_at=diverged_at, extra=extra)
 
 
-def env_action(spec: EnvSpec, action: Array) -> Array:
-    """The action sent to the environment: continuous actions are clipped to the action space."""
-    return action if spec.discrete else jnp.clip(action, spec.low, spec.high)
+def loop_episode_fns(loop: ClosedLoop) -> tuple[Callable, Callable, Callable]:
+    """(start, act, observe) of `episode_returns` for a closed loop."""
+    start = lambda obs: loop.step(loop.h0, loop.inputs(obs, loop.null_action, jnp.zeros(())))  # noqa: E731
+    observe = lambda h, obs, a, r: loop.step(h, loop.inputs(obs, a, r))  # noqa: E731
+    return start, loop.act, observe
 
 
 def episode_returns(key: Array, spec: EnvSpec, n_episodes: int, start: Callable[[Array], Any],

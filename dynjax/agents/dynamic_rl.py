@@ -30,8 +30,6 @@ outputs (|o| > 0.95) and the log-RMS sensitivity of each layer along the same cl
 runs in float64 (`DynamicRLConfig.uses_float64`): the exponent needs it, and the runner enables it.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from typing import Any, Callable, ClassVar, NamedTuple
 
@@ -39,8 +37,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import EvalMetrics, episode_returns, evaluation, freeze_diverged, mean_or_nan, whole_run
-from dynjax.analysis.lyapunov import largest_lyapunov
+from dynjax.agents.base import (EvalMetrics, episode_returns, evaluation, freeze_diverged, loop_episode_fns, mean_or_nan,
+                                whole_run)
+from dynjax.analysis.closed_loop import ClosedLoop, closed_loop_lyapunov, loop_start, loop_transition
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.cells.mtrnn import LeakyLayer, MTRNNParams, MTRNNState, MTRNNTaus, mtrnn_init, mtrnn_step, mtrnn_zero_state
 from dynjax.config import check_choice, check_finite, check_positive_int
@@ -187,6 +186,7 @@ class DynamicRLLearner(NamedTuple):
     segment: Callable[[DRLState], tuple[DRLState, EvalMetrics]]
     evaluate: Callable[[DRLState], EvalMetrics]
     probe: Callable[[DRLState], dict]
+    closed_loop: Callable[[DRLState], ClosedLoop]
 
 
 def _layers(p: MTRNNParams) -> tuple[LeakyLayer, LeakyLayer, LeakyLayer]:
@@ -342,56 +342,39 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
                    jnp.sum(successes, dtype=jnp.int32), first_bad)
 
     # --- evaluation ---------------------------------------------------------------------------------------
-    def closed_loop_step(actor: MTRNNParams, hp: DynamicRLHParams, step_count: Array):
-        def f(c):
-            u, env_state, obs, key = c
-            key, k = jax.random.split(key)
-            u, _ = mtrnn_step(actor, u, obs, _taus(hp))
-            obs, env_state, _, term, trunc, _ = env.step(k, env_state, to_env(jnp.tanh(u.output), step_count, hp),
-                                                         env_params)
-            done = term | trunc
-            return (jax.tree.map(lambda x: jnp.where(done, 0.0, x), u), env_state, obs, key), done
-        return f
+    def closed_loop(s: DRLState) -> ClosedLoop:
+        """The frozen actor: u' = MTRNN step on the observation, action = the output neurons' tanh mapped to
+        the action bounds (with the channel swap, as the environment is at this training step)."""
+        hp = s.hp
+        return ClosedLoop(h0=mtrnn_zero_state(s.actor), step=lambda u, obs: mtrnn_step(s.actor, u, obs, _taus(hp))[0],
+                          inputs=lambda obs, a, r: obs, act=lambda u, key: to_env(jnp.tanh(u.output), s.step, hp),
+                          null_action=jnp.zeros((n_act,)))
 
     def probe(s: DRLState) -> dict:
-        """Closed-loop diagnostics with learning frozen, from a fresh episode: exploration exponent,
+        """Closed-loop diagnostics with learning frozen, from a fresh episode: exploration exponent (the loop's
+        largest Lyapunov exponent, the distance over the actor's potentials and the environment's state),
         saturated-output fraction and per-layer log-RMS sensitivity along the reference run."""
-        hp = s.hp
-        k_reset, k_loop, k_dir = jax.random.split(jax.random.fold_in(s.key, 2), 3)
-        obs, env_state = env.reset(k_reset, env_params)
-        x0 = (mtrnn_zero_state(s.actor), env_state, obs, k_loop)
-        f = closed_loop_step(s.actor, hp, s.step)
-        u_dir = jax.tree.map(lambda x, k: jax.random.normal(k, x.shape, x.dtype), x0[0],
-                             MTRNNState(*jax.random.split(k_dir, 3)))
-        zeros = lambda t: jax.tree.map(lambda x: jnp.zeros_like(x) if jnp.issubdtype(x.dtype, jnp.floating) else x, t)  # noqa: E731
-        # The state is (actor potentials, env state, observation, key); the observation (the actor's next input, a
-        # function of the env state) counts in the distance too, which leaves the growth rate unchanged.
-        est = largest_lyapunov(f, x0, (u_dir, zeros(env_state), zeros(obs), k_loop), hp.d0, config.exponent_steps,
-                               config.exponent_segments)
+        loop, key = closed_loop(s), jax.random.fold_in(s.key, 2)
+        est = closed_loop_lyapunov(key, spec, loop, s.hp.d0, config.exponent_steps, config.exponent_segments)
+        f = loop_transition(spec, loop)
 
         def stats(c, _):
             c, _ = f(c)
-            u = c[0]
+            u = c.h
             sat = jnp.mean((jnp.abs(jnp.tanh(u.output)) > SATURATED).astype(float))
             lr = jnp.stack([log_rms(sensitivity(l, ui)) for l, ui in zip(_layers(s.actor), (u.lower, u.upper, u.output))])
             return c, (sat, lr)
 
-        _, (sat, lr) = jax.lax.scan(stats, x0, None, length=config.exponent_steps * config.exponent_segments)
+        c0 = loop_start(jax.random.split(key)[0], spec, loop)
+        _, (sat, lr) = jax.lax.scan(stats, c0, None, length=config.exponent_steps * config.exponent_segments)
         out = {"exploration_exponent": est.exponent, "saturated_outputs": jnp.mean(sat)}
         out |= {f"log_rms_s_{name}": jnp.mean(lr[:, i]) for i, name in enumerate(LAYERS)}
         return out
 
     def evaluate(s: DRLState) -> EvalMetrics:
         """Returns and success of `eval_episodes` deterministic episodes with learning frozen, plus `probe`."""
-        hp = s.hp
-
-        def observe(c, obs, a, r):
-            u, _ = mtrnn_step(s.actor, c, obs, _taus(hp))
-            return u
-
         episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
-                                   start=lambda obs: observe(mtrnn_zero_state(s.actor), obs, None, None),
-                                   act=lambda u, key: to_env(jnp.tanh(u.output), s.step, hp), observe=observe)
+                                   *loop_episode_fns(closed_loop(s)))
         # train_success: share of training episodes finished since the last point that succeeded (segment)
         return evaluation(s.step, s.diverged_at, spec, episodes, extra=probe(s) | {"train_success": jnp.full((), jnp.nan)})
 
@@ -413,7 +396,7 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         return s, m._replace(train_return=mean_or_nan(ret_sum, ret_n))
 
     return DynamicRLLearner(config=config, spec=spec, init=init, step=step, window=window, segment=segment,
-                            evaluate=evaluate, probe=probe)
+                            evaluate=evaluate, probe=probe, closed_loop=closed_loop)
 
 
 def make_train(config: DynamicRLConfig) -> Callable[..., tuple[DRLState, EvalMetrics]]:

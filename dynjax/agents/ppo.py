@@ -24,8 +24,6 @@ agent computes exactly what plain PPO computes.
 `make_learner(config)` gives the pure pieces the sweep runner drives; `make_train(config) -> train(key)`.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from typing import Any, Callable, NamedTuple
 
@@ -33,8 +31,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import (EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged, mean_or_nan,
-                                whole_run)
+from dynjax.agents.base import (ClosedLoop, EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged,
+                                mean_or_nan, whole_run)
 from dynjax.cells import CELLS
 from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readout, rd_step
 from dynjax.config import check_choice, check_finite, check_positive_int
@@ -226,6 +224,7 @@ class PPOLearner(NamedTuple):
     update: Callable[[PPOState], tuple[PPOState, Array, Array, Array]]
     segment: Callable[[PPOState], tuple[PPOState, EvalMetrics]]
     evaluate: Callable[[PPOState], EvalMetrics]
+    closed_loop: Callable[[PPOState], ClosedLoop]
     forward: Callable[..., tuple[Array, Array, Array]]
     replay: Callable[..., tuple[Array, Array]]  # (params, h0, one env's transitions, hp) -> (outputs, values)
     minibatch_envs: Callable[[Array], Array]
@@ -507,6 +506,22 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
         return evaluation(s.step, s.diverged_at, spec, episodes)
 
+    def closed_loop(s: PPOState) -> ClosedLoop:
+        """The frozen agent: the cell, its Meta-RL input and the evaluation policy (greedy if eval_greedy). The
+        RD guide's fixed field is state too and is not part of this system: rd-ppo has no closed loop here."""
+        if config.guide:
+            raise ValueError("guide: the reaction-diffusion guide's field is state outside the cell; dynamics "
+                             "analysis supports ppo-rnn agents (guide off)")
+        p, hp = s.params, s.hp
+
+        def act(h, key):
+            out = heads(p, h)[0]
+            a = policy.mode(out) if config.eval_greedy else policy.sample(key, out)
+            return swap_from(a, s.step, hp.swap_at)
+
+        return ClosedLoop(h0=jnp.zeros((H,)), step=lambda h, x: cell.step(p.cell, h, x, hp), inputs=meta_input,
+                          act=act, null_action=policy.null_action)
+
     def segment(s0: PPOState) -> tuple[PPOState, EvalMetrics]:
         """eval_every environment steps of updates, then an evaluation; a learner whose loss or parameters
         become non-finite is frozen at the segment's start (dynjax.agents.base.freeze_diverged)."""
@@ -524,7 +539,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         return s, evaluate(s)._replace(train_return=mean_or_nan(ret_sum, ret_count))
 
     return PPOLearner(config=config, spec=spec, policy=policy, init=init, rollout=rollout, update=update, segment=segment,
-                      evaluate=evaluate, forward=forward, replay=sequence_outputs, minibatch_envs=minibatch_envs)
+                      evaluate=evaluate, closed_loop=closed_loop, forward=forward, replay=sequence_outputs, minibatch_envs=minibatch_envs)
 
 
 def make_train(config: PPOConfig) -> Callable[..., tuple[PPOState, EvalMetrics]]:

@@ -20,8 +20,6 @@ element-wise operations per step rather than one per parameter leaf. The linear 
 learners; numeric hyperparameters (`RTRRLHParams`) can be vmapped alongside the keys.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from typing import Any, Callable, NamedTuple
 
@@ -29,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import (EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged, mean_or_nan,
-                                whole_run)
+from dynjax.agents.base import (ClosedLoop, EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged,
+                                loop_episode_fns, mean_or_nan, whole_run)
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
@@ -166,6 +164,7 @@ class Learner(NamedTuple):
     step: Callable[[LearnerState], tuple[LearnerState, StepInfo]]
     segment: Callable[[LearnerState], tuple[LearnerState, EvalMetrics]]
     evaluate: Callable[[LearnerState], EvalMetrics]
+    closed_loop: Callable[[LearnerState], ClosedLoop]
     unravel: Callable[[Array], AgentParams]
     ravel: Callable[[AgentParams], Array]
     episode_start: Callable[[Any, Array, Array], tuple[Array, Any]]
@@ -328,18 +327,21 @@ def make_learner(config: RTRRLConfig) -> Learner:
         return s, StepInfo(reward=reward, terminated=terminated, truncated=truncated, delta=delta,
                            episode_return=jnp.where(done, ep_return, jnp.nan))
 
-    def evaluate(s: LearnerState) -> EvalMetrics:
-        """Mean return of `eval_episodes` fresh episodes with learning frozen (split off the learner's key)."""
+    def closed_loop(s: LearnerState) -> ClosedLoop:
+        """The frozen agent: h' = CT-RNN step (the linear agent: h' = x), greedy (eval_greedy) actions."""
         p = unravel(s.theta)
 
         def act(h, key):
             out = p.heads.W_A @ h
             return policy.mode(out) if config.eval_greedy else policy.sample(key, out)
 
-        episodes = episode_returns(
-            jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
-            start=lambda obs: episode_start(p.body, obs, s.hp.dt)[0], act=act,
-            observe=lambda h, obs, a, r: body_step(p.body, h, meta_input(obs, a, r), s.hp.dt)[0])
+        return ClosedLoop(h0=jnp.zeros((n_feat,)), step=lambda h, x: body_step(p.body, h, x, s.hp.dt)[0],
+                          inputs=meta_input, act=act, null_action=policy.null_action)
+
+    def evaluate(s: LearnerState) -> EvalMetrics:
+        """Mean return of `eval_episodes` fresh episodes with learning frozen (split off the learner's key)."""
+        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
+                                   *loop_episode_fns(closed_loop(s)))
         return evaluation(s.step, s.diverged_at, spec, episodes)
 
     def segment(s0: LearnerState) -> tuple[LearnerState, EvalMetrics]:
@@ -360,7 +362,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         return s, evaluate(s)._replace(train_return=mean_or_nan(ret_sum, ret_count))
 
     return Learner(config=config, spec=spec, init=init, step=train_step, segment=segment, evaluate=evaluate,
-                   unravel=unravel, ravel=ravel, episode_start=episode_start)
+                   closed_loop=closed_loop, unravel=unravel, ravel=ravel, episode_start=episode_start)
 
 
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:

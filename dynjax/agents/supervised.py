@@ -16,8 +16,6 @@ the same quantity an RL agent reports (reward_correct per correct trial). `step`
 at the first decision step).
 """
 
-from __future__ import annotations
-
 import dataclasses
 from typing import Any, Callable, NamedTuple
 
@@ -25,7 +23,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import EvalMetrics, episode_returns, evaluation, freeze_diverged, whole_run
+from dynjax.agents.base import (ClosedLoop, EvalMetrics, episode_returns, evaluation, freeze_diverged,
+                                loop_episode_fns, whole_run)
 from dynjax.cells import CELLS
 from dynjax.config import check_choice, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
@@ -100,6 +99,7 @@ class SLLearner(NamedTuple):
     update: Callable[[SLState], tuple[SLState, Array, Array]]
     segment: Callable[[SLState], tuple[SLState, EvalMetrics]]
     evaluate: Callable[[SLState], EvalMetrics]
+    closed_loop: Callable[[SLState], ClosedLoop]
     batch: Callable[[Array], Trial]
 
 
@@ -150,19 +150,21 @@ def make_learner(config: SLConfig) -> SLLearner:
         params = jax.tree.map(lambda p, u: p - s.hp.lr * u, s.params, updates)
         return s._replace(params=params, opt_state=opt_state, key=key, step=s.step + 1), value, acc
 
-    def evaluate(s: SLState) -> EvalMetrics:
-        """Mean return of `eval_episodes` trials in the environment, the network acting."""
+    def closed_loop(s: SLState) -> ClosedLoop:
+        """The trained network acting in the task: input = observation, action = argmax of the readout."""
         p, hp = s.params, s.hp
 
-        def observe(c, obs, a, r):
-            h = cell.step(p.cell, c[0], obs, hp)
-            return h, p.W @ h + p.b
+        def act(h, key):
+            logits = p.W @ h + p.b
+            return jnp.argmax(logits) if config.eval_greedy else jax.random.categorical(key, logits)
 
-        def act(c, key):
-            return jnp.argmax(c[1]) if config.eval_greedy else jax.random.categorical(key, c[1])
+        return ClosedLoop(h0=jnp.zeros((H,)), step=lambda h, x: cell.step(p.cell, h, x, hp),
+                          inputs=lambda obs, a, r: obs, act=act, null_action=jnp.zeros((), jnp.int32))
 
-        start = lambda obs: observe((jnp.zeros((H,)), None), obs, None, None)  # noqa: E731
-        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
+    def evaluate(s: SLState) -> EvalMetrics:
+        """Mean return of `eval_episodes` trials in the environment, the network acting."""
+        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
+                                   *loop_episode_fns(closed_loop(s)))
         return evaluation(s.step, s.diverged_at, spec, episodes)
 
     def segment(s0: SLState) -> tuple[SLState, EvalMetrics]:
@@ -177,7 +179,7 @@ def make_learner(config: SLConfig) -> SLLearner:
         return s, evaluate(s)._replace(train_return=acc)
 
     return SLLearner(config=config, spec=spec, init=init, loss=loss, update=update, segment=segment,
-                     evaluate=evaluate, batch=batch)
+                     evaluate=evaluate, closed_loop=closed_loop, batch=batch)
 
 
 def make_train(config: SLConfig) -> Callable[..., tuple[SLState, EvalMetrics]]:

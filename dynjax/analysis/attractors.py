@@ -34,8 +34,6 @@ frequency; here "quasi-periodic" means two incommensurate frequencies besides th
 LE_1 = LE_2 = 0). Everything is pure jnp: vmap `classify_attractor` over initial states.
 """
 
-from __future__ import annotations
-
 from typing import Callable, NamedTuple
 
 import jax

@@ -40,8 +40,6 @@ Use float64 (jax.enable_x64) when tol_q is below the float32 floor (q ~ N * 1e-1
 `unique_fixed_points` extracts the unique fixed points of one result on the host (numpy).
 """
 
-from __future__ import annotations
-
 from typing import Callable, NamedTuple
 
 import jax

@@ -16,8 +16,6 @@ count), never as infinite or negative timescales. Any engine cell fits: `F = lam
 CELLS[name].step(params, h, x, hp)`. All functions are pure, jit- and vmap-able.
 """
 
-from __future__ import annotations
-
 from typing import Callable, NamedTuple
 
 import jax

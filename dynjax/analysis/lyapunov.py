@@ -27,10 +27,10 @@ classical Gram-Schmidt with one re-orthogonalisation pass ("CGS2": orthogonal to
 numerically full-rank Q), written in plain jnp ops: batched LAPACK QR under vmap can deadlock XLA's small CPU
 thread pool when two of them run at once. Resets are handled as in `largest_lyapunov`: a block in which the system
 reports one does not count, and the basis is re-seeded with Q_0 after it (optionally `settle` more blocks are
-skipped while the basis re-aligns).
+skipped while the basis re-aligns). `driven_lyapunov_spectrum` does the same for a network driven by recorded
+inputs (open loop), with the recording's episode starts as the resets; the closed loop through an environment
+is dynjax.analysis.closed_loop's.
 """
-
-from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, TypeVar
 
@@ -174,5 +174,54 @@ def lyapunov_spectrum(step: Callable[[Array], Any], x0: Array, k: int | None = N
 
     init = (x0, Q0, jnp.zeros((k,), x0.dtype), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
     (_, _, total, count, _), _ = jax.lax.scan(block, init, jnp.arange(n_blocks))
+    exponents = jnp.where(count > 0, total / (jnp.maximum(count, 1) * reorth_every), jnp.nan)
+    return LyapunovSpectrum(exponents=exponents, blocks=count)
+
+
+def driven_lyapunov_spectrum(F: Callable[[Array, Array], Array], h0: Array, inputs: Array, k: int | None = None,
+                             reorth_every: int = 1, transient: int = 0, starts: Array | None = None,
+                             settle: int = 0, basis: Array | None = None) -> LyapunovSpectrum:
+    """Open loop: the k leading exponents (per step, QR method as in `lyapunov_spectrum`) of the network driven
+    by recorded inputs, h_t = F(h_{t-1}, x_t), t = 1..T, from h0; inputs (T, I).
+
+    starts (T,) bool marks the x_t that begin a new episode of the recording: h_{t-1} is replaced by h0 there
+    (the network's reset), the block containing it and the `settle` blocks after it (while the re-seeded basis
+    aligns again) do not count, and the basis is re-seeded after it. Only
+    the T // reorth_every whole blocks are used, the first ceil(transient / reorth_every) of them to align the
+    basis. Static: F, k, reorth_every, transient, settle."""
+    h0, inputs = jnp.asarray(h0), jnp.asarray(inputs)
+    dim = h0.shape[0]
+    k = dim if k is None else k
+    if not 0 < k <= dim:
+        raise ValueError(f"k must be in 1..{dim} (the state dimension), got {k}")
+    n_blocks = inputs.shape[0] // reorth_every
+    if n_blocks < 1:
+        raise ValueError(f"inputs: {inputs.shape[0]} steps make no block of reorth_every={reorth_every}")
+    starts = jnp.zeros(inputs.shape[:1], bool) if starts is None else jnp.asarray(starts, bool)
+    xs = inputs[:n_blocks * reorth_every].reshape((n_blocks, reorth_every) + inputs.shape[1:])
+    ss = starts[:n_blocks * reorth_every].reshape(n_blocks, reorth_every)
+    Q0 = gram_schmidt(jax.random.normal(jax.random.key(0), (dim, k), h0.dtype) if basis is None
+                      else jnp.asarray(basis, h0.dtype))[0]
+    n_transient = -(-transient // reorth_every)
+
+    def one(carry, inp):
+        h, Q, reset = carry
+        x, s = inp
+        h = jnp.where(s, h0, h)
+        h, Q = jax.vmap(lambda v: jax.jvp(lambda z: F(z, x), (h,), (v,)), in_axes=1, out_axes=(None, 1))(Q)
+        return (h, Q, reset | s), None
+
+    def block(carry, inp):
+        h, Q, total, count, wait = carry
+        b, xb, sb = inp
+        (h, Q, reset), _ = jax.lax.scan(one, (h, Q, jnp.zeros((), bool)), (xb, sb))
+        Q, r = gram_schmidt(Q)
+        logs = jnp.log(r)
+        ok = (b >= n_transient) & ~reset & (wait == 0) & jnp.all(jnp.isfinite(logs))
+        wait = jnp.where(reset, settle, jnp.maximum(wait - 1, 0))
+        return (h, jnp.where(reset, Q0, Q), total + jnp.where(ok, logs, 0.0), count + ok, wait), None
+
+    init = (h0, Q0, jnp.zeros((k,), h0.dtype), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+    (_, _, total, count, _), _ = jax.lax.scan(block, init, (jnp.arange(n_blocks), xs, ss))
     exponents = jnp.where(count > 0, total / (jnp.maximum(count, 1) * reorth_every), jnp.nan)
     return LyapunovSpectrum(exponents=exponents, blocks=count)

@@ -7,8 +7,6 @@ each signed so that its largest-magnitude entry is positive (a deterministic cho
 state h is V_k^T (h - mu). Pure jnp: jit and vmap over networks or checkpoints.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

@@ -7,8 +7,6 @@ slow self-feedback spectral radius), `dt`, `tau_init_low`, `tau_init_high` (CT-R
 (MTRNN): the hyperparameter NamedTuple of the agent, so these numbers can be vmapped.
 """
 
-from __future__ import annotations
-
 from typing import Any, Callable, NamedTuple
 
 import jax.numpy as jnp

@@ -10,8 +10,6 @@ Murray 2019, eLife 8:e43299):
 tau in R^N is learned per neuron and kept >= tau_min (>= dt keeps the update a convex combination).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

@@ -12,8 +12,6 @@ GRU (Cho et al. 2014):             r  = sigmoid(W_xr x + W_hr h + b_r)
 Feedforward ("mlp"):               h' = tanh(W_x x + b)        (ignores h: a memoryless body)
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

@@ -18,8 +18,6 @@ A layer's neurons share tau, so the leaky input trace e_t = (1 - 1/tau) e_{t-1} 
 d u_j / d w_j with the other neurons held fixed, is one vector per layer (dynjax.rules.sensitivity).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

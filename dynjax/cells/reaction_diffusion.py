@@ -17,8 +17,6 @@ starts each episode from a fixed pattern drawn once per learner, 1 + rd_init_noi
 state stays uniform and would shift every logit equally.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

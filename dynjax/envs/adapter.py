@@ -7,8 +7,6 @@ field (e.g. MemoryChain-bsuite memory_length=16), otherwise to its constructor (
 Every error names the offending id, argument or index and is raised before anything is compiled.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import inspect
 from typing import Any, Mapping, NamedTuple, Sequence
@@ -39,6 +37,11 @@ class EnvSpec(NamedTuple):
     low: Array | None  # continuous action bounds (None for discrete)
     high: Array | None
     max_steps: int  # episode step limit (evaluation length)
+
+
+def env_action(spec: EnvSpec, action: Array) -> Array:
+    """The action sent to the environment: continuous actions are clipped to the action space."""
+    return action if spec.discrete else jnp.clip(action, spec.low, spec.high)
 
 
 def _coerce(value: Any, like: Any, where: str) -> Any:

@@ -37,8 +37,6 @@ integrating the relevant stream is right with probability Phi(|c| sqrt(S) / sigm
 distractor streams to gate out by context).
 """
 
-from __future__ import annotations
-
 from functools import partial
 from typing import Any, Callable, NamedTuple
 

@@ -42,8 +42,6 @@ float32 normally, float64 under x64, and every step stays in the state's dtype. 
 (stop_gradient) unless `env.with_transition_gradients()` is used.
 """
 
-from __future__ import annotations
-
 from typing import Any, Callable
 
 import jax

@@ -1,7 +1,5 @@
 """The interface every online gradient rule for a recurrent cell follows (optax-style function triple)."""
 
-from __future__ import annotations
-
 from typing import Any, Callable, NamedTuple
 
 import jax

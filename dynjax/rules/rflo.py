@@ -11,8 +11,6 @@ It is exact RTRL (dynjax.rules.rtrl) with the recurrent term (dt/tau) diag(tanh'
 O(N (I + N)) memory and time per step instead of O(N^3) / O(N^4).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

@@ -10,8 +10,6 @@ O(N^3) memory and O(N^4) time per step; the reference for RFLO and the test of t
 (it must equal autodiff BPTT through the unrolled sequence).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

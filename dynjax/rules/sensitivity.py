@@ -30,8 +30,6 @@ other tanh cells are viewed as one: `layer_view(params)` for the CT-RNN (U = z =
 the output, so e = x exactly) and the vanilla RNN (U = W_x x + W_h h + b, tau = 1).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

@@ -31,14 +31,22 @@ def _storable(tree: Any) -> Any:
 
 
 class ChunkCheckpoints:
-    """save(chunk, state) / latest() / restore(chunk, like) for one unit of a sweep."""
+    """save(chunk, state) / latest() / restore(chunk, like) for one unit of a sweep.
 
-    def __init__(self, directory: Path, keep: int = 2):
-        options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=True)
+    The `keep` newest checkpoints are kept for resuming; with `keep_period` K, every checkpoint of a chunk that
+    is a multiple of K is kept for good as well (the snapshots that `dynjax analyse` reads)."""
+
+    def __init__(self, directory: Path, keep: int | None = 2, keep_period: int | None = None):
+        options = ocp.CheckpointManagerOptions(max_to_keep=keep, keep_period=keep_period,
+                                               enable_async_checkpointing=False, create=True)
         self._mgr = ocp.CheckpointManager(Path(directory).absolute(), options=options)
 
     def latest(self) -> int | None:
         return self._mgr.latest_step()
+
+    def chunks(self) -> list[int]:
+        """Chunks with a checkpoint on disk, ascending."""
+        return sorted(self._mgr.all_steps())
 
     def save(self, chunk: int, state: Any) -> None:
         self._mgr.save(chunk, args=ocp.args.StandardSave(_storable(state)))

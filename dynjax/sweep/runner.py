@@ -9,30 +9,36 @@ Between chunks the host prints progress (steps, seed-steps/s, ETA, median evalua
 learners) and appends the chunk's metrics to metrics.csv; an orbax checkpoint of the complete state is saved
 after a chunk once `checkpoint_every_s` has passed (and after the last). Running the same command again
 resumes every unfinished batch from its last checkpoint (metrics rows written after it are dropped and
-recomputed), so the final results equal an uninterrupted run exactly.
+recomputed), so the final results equal an uninterrupted run exactly; a batch with no checkpoint yet starts
+again from init (step 0 is checkpointed only as a snapshot, so that orbax stays off the way to the first
+training step). With `snapshot_every` K, the checkpoint of every K-th evaluation point (step 0 included) is
+kept for good: the snapshots `dynjax analyse` reads, with each batch's learners (config ids, seeds) in
+learners.json beside them.
+
+Start-up: the chunk program and the step-0 program (init and the evaluation at step 0 as one program) compile
+in worker threads while the main thread traces the other one and runs step 0 (XLA releases the GIL).
 
 Learners of a batch are laid out over all devices of all processes (dynjax.sweep.devices); a batch holds at
 most `max_learners_per_batch` learners, or as many as fit `memory_budget_bytes` of carried state.
 """
 
-from __future__ import annotations
-
 import json
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import jax
 import numpy as np
+from jax.sharding import PartitionSpec as P
 
 from dynjax import START
 from dynjax.agents import ALGORITHMS
 from dynjax.batching import auto_block, state_bytes
 from dynjax.config import check_positive_int
 from dynjax.results import append_metrics, drop_metrics_after, read_metrics, write_json
-from dynjax.sweep.checkpoint import ChunkCheckpoints
-from dynjax.sweep.devices import abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
+from dynjax.sweep.devices import AXIS, abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
 from dynjax.sweep.report import write_report
 from dynjax.sweep.spec import Program, SweepSpec, config_label, resolve
 
@@ -87,16 +93,24 @@ def _prepare(out: Path, record: dict[str, Any]) -> None:
 
 def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_per_batch: int | None = None,
               memory_budget_bytes: int | None = None, seed_block: int | None = None, log: Log = _stderr,
-              checkpoint_every_s: float = 10.0, stop_after_chunks: int | None = None) -> dict[str, Any]:
+              checkpoint_every_s: float = 10.0, snapshot_every: int | None = None,
+              stop_after_chunks: int | None = None) -> dict[str, Any]:
     """Run (or resume) a sweep into `out`; returns the summary (also written to summary.json).
 
     Metrics are appended after every chunk; a checkpoint is saved after a chunk once `checkpoint_every_s`
     seconds have passed since the last one (0: after every chunk), and after the last chunk. A resumed run
     recomputes the chunks after the last checkpoint (dropping their rows first), so results stay exact.
 
+    snapshot_every: keep the complete learner state of every `snapshot_every`-th evaluation point (a multiple
+    of chunk_evals) for analysis (dynjax.analysis.snapshots).
     stop_after_chunks: leave after that many chunks of this invocation (an interruption, for tests)."""
     programs = resolve(spec)  # every config validated before anything compiles
     check_positive_int("chunk_evals", chunk_evals)
+    if snapshot_every is not None:
+        check_positive_int("snapshot_every", snapshot_every)
+        if snapshot_every % chunk_evals:
+            raise ValueError(f"snapshot_every: {snapshot_every} is not a multiple of chunk_evals ({chunk_evals}); "
+                             "snapshots are taken between chunks")
     for p in programs:
         n_seg = p.config.total_steps // p.config.eval_every
         if n_seg % chunk_evals:
@@ -107,7 +121,9 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     out = Path(out)
     grid = [{"config": cid, "program": p.index, "label": config_label(p, combo), "static": p.static,
              "hparams": combo} for p in programs for cid, combo in zip(p.config_ids, p.hparams)]
-    _prepare(out, {"spec": spec.to_json(), "chunk_evals": chunk_evals, "grid": grid})
+    record = {"spec": spec.to_json(), "chunk_evals": chunk_evals, "grid": grid}
+    _prepare(out, record | ({"snapshot_every": snapshot_every} if snapshot_every else {}))
+    snapshot_period = snapshot_every // chunk_evals if snapshot_every else None
     is_writer = jax.process_index() == 0
     mesh = learner_mesh()
     n_dev = mesh.devices.size
@@ -119,7 +135,8 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     timing = {"compute_s": 0.0, "io_s": 0.0}  # chunk programs vs metrics + checkpoints between them
     for program in programs:
         # Agents that need float64 (Dynamic RL: its exploration exponent) are traced, run and checkpointed under it.
-        with jax.enable_x64(getattr(program.config, "uses_float64", False)):
+        x64 = getattr(program.config, "uses_float64", False)
+        with jax.enable_x64(x64):
             learner = ALGORITHMS[spec.algo].make_learner(program.config)
             hp_cls = type(program.config.hparams)
             probe = jax.eval_shape(learner.init, jax.random.key(0))
@@ -134,40 +151,63 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                            for k, v in program.config.hparams._asdict().items()}
                 seeds_g = global_array(pad(batch.seeds.astype(np.uint32)), mesh)
                 hp_g = hp_cls(**{k: global_array(v, mesh) for k, v in hp_host.items()})
-                init = sharded(lambda seed, hp: learner.init(jax.random.key(seed), hp), mesh, n, block, donate=False)
-                evaluate = sharded(learner.evaluate, mesh, n, block, donate=False)
+                start = _step0_program(learner, mesh, n, block)
 
                 def chunk(s):
                     return jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=chunk_evals)
 
                 run_chunk = sharded(chunk, mesh, n, block, donate=True)
-                ckpt = ChunkCheckpoints(out / "checkpoints" / f"program-{program.index}-batch-{batch.index}")
+                unit = out / "checkpoints" / f"program-{program.index}-batch-{batch.index}"
+                # A unit directory that does not exist yet holds no checkpoint: orbax is then first needed for
+                # a save. Several processes keep the eager manager (its creation is collective).
+                fresh = jax.process_count() == 1 and not unit.exists()
+                ckpt = _DeferredCheckpoints(unit, snapshot_period)
+                if fresh:
+                    unit.mkdir(parents=True, exist_ok=True)
+                else:
+                    ckpt.open()
+                if is_writer:
+                    write_json(unit / "learners.json", {"config_ids": batch.config_ids.tolist(),
+                                                        "seeds": batch.seeds.tolist(), "padded": n,
+                                                        "steps_per_chunk": program.config.eval_every * chunk_evals})
                 n_chunks = program.config.total_steps // program.config.eval_every // chunk_evals
                 steps_per_chunk = program.config.eval_every * chunk_evals
-                last = ckpt.latest()
+                last = None if fresh else ckpt.latest()
                 ids = (batch.config_ids, batch.seeds)
+                t_setup = time.perf_counter()
+                traced = start.trace(seeds_g, hp_g)
+                like = abstract_sharded(traced.out_info[0], mesh)
+                # Both programs compile (or load from the persistent cache) in worker threads while this thread
+                # lowers the next one, runs the step-0 program (init + evaluation: one compile) and writes
+                # step 0's metrics.
+                pending0 = _compile_in_background(traced.lower(), x64) if last is None else None
+                pending = (_compile_in_background(run_chunk.lower(like), x64)
+                           if last is None or last < n_chunks else None)
+                t_step0 = time.perf_counter()
                 if last is None:
-                    state = init(seeds_g, hp_g)
-                    m0 = to_host(evaluate(state))
+                    state, m0 = pending0.result()[0](seeds_g, hp_g)
+                    m0 = to_host(m0)
                     if is_writer:
                         drop_metrics_after(metrics_path, *ids, step=-1)
                         append_metrics(metrics_path, _rows(m0, n_real, add_axis=True), *ids)
-                    ckpt.save(0, state)
+                    if snapshot_period:  # step 0 is a snapshot; otherwise a run with no checkpoint restarts from init
+                        ckpt.save(0, state)
                     last = 0
                 else:
-                    state = ckpt.restore(last, abstract_sharded(jax.eval_shape(init, seeds_g, hp_g), mesh))
+                    state = ckpt.restore(last, like)
                     if is_writer:
                         drop_metrics_after(metrics_path, *ids, step=last * steps_per_chunk)
                     log(f"[dynjax] resuming program {program.index} batch {batch.index} at chunk {last}/{n_chunks}")
                 done_work += n_real * last * steps_per_chunk
-                t_compile = time.perf_counter()
-                compiled = run_chunk.lower(state).compile() if last < n_chunks else None
-                t_compile = time.perf_counter() - t_compile
+                t_wait = time.perf_counter()
+                compiled, t_compile = pending.result() if pending is not None else (None, 0.0)
+                t_ready = time.perf_counter()
                 if last < n_chunks:
                     log(f"[dynjax] program {program.index + 1}/{len(programs)} ({config_label(program, {}) or 'base'}), "
                         f"batch {batch.index}: {n_real} learners on {n_dev} device(s), {program.config.total_steps} "
-                        f"steps each; compiled in {t_compile:.1f}s, first training step at {time.perf_counter() - START:.1f}s "
-                        "after start")
+                        f"steps each; compiled in {t_compile:.1f}s, first training step at {t_ready - START:.1f}s "
+                        f"after start (before this batch {t_setup - START:.1f}s, tracing {t_step0 - t_setup:.1f}s, "
+                        f"step 0 {t_wait - t_step0:.1f}s, then waited {t_ready - t_wait:.1f}s for the chunk program)")
                 t_batch, work_batch = time.perf_counter(), 0
                 t_saved = t_batch
                 for k in range(last + 1, n_chunks + 1):
@@ -183,7 +223,8 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                     t1 = time.perf_counter()
                     if is_writer:
                         append_metrics(metrics_path, _rows(m, n_real), *ids)
-                    if k == n_chunks or time.perf_counter() - t_saved >= checkpoint_every_s:
+                    if (k == n_chunks or time.perf_counter() - t_saved >= checkpoint_every_s
+                            or (snapshot_period and k % snapshot_period == 0)):
                         ckpt.save(k, state)
                         t_saved = time.perf_counter()
                     timing["compute_s"] += t1 - t0
@@ -210,6 +251,68 @@ def _rows(m: Any, n_real: int, add_axis: bool = False) -> dict[str, np.ndarray]:
     """Metrics of the real learners as (learners, points) arrays."""
     d = {k: np.asarray(v)[:n_real] for k, v in (m._asdict() | m.extra).items() if k != "extra"}
     return {k: v[:, None] if add_axis else v for k, v in d.items()}
+
+
+def _initial(learner: Any, seed: jax.Array, hp: Any) -> tuple[Any, Any]:
+    """A learner's initial state and its evaluation at step 0, as one program (one compile, one dispatch)."""
+    state = learner.init(jax.random.key(seed), hp)
+    return state, learner.evaluate(state)
+
+
+def _step0_program(learner: Any, mesh: Any, n: int, block: int | None) -> Callable[..., Any]:
+    """`_initial` over the learner axis. On CPU, up to 1,024 learners per device, the learners run one after
+    another (lax.map of the un-batched program): XLA:CPU compiles that in about half the time of the vmapped
+    program (batched PRNG and evaluation loops are what it is slow on) and it runs about as fast, once per
+    batch. On accelerators, and for larger batches, it is vmapped in blocks like the chunk program."""
+    fn = lambda seed, hp: _initial(learner, seed, hp)  # noqa: E731
+    if mesh.devices.flat[0].platform != "cpu" or n // mesh.devices.size > 1024:
+        return sharded(fn, mesh, n, block, donate=False)
+    local = lambda seeds, hps: jax.lax.map(lambda a: fn(*a), (seeds, hps))  # noqa: E731
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=P(AXIS), out_specs=P(AXIS), check_vma=False))
+
+
+def _compile_in_background(lowered: Any, x64: bool) -> Future:
+    """Compile a lowered program in a worker thread (lowering needs the GIL and the caller's JAX config, so
+    the caller does it; XLA's compile releases the GIL). The future gives (compiled, seconds it took)."""
+
+    def compile_() -> tuple[Any, float]:
+        t = time.perf_counter()
+        with jax.enable_x64(x64):
+            return lowered.compile(), time.perf_counter() - t
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dynjax-compile")
+    try:
+        return pool.submit(compile_)
+    finally:
+        pool.shutdown(wait=False)
+
+
+class _DeferredCheckpoints:
+    """A unit's ChunkCheckpoints, created (and orbax imported, ~0.5 s) on first use rather than before the
+    first training step."""
+
+    def __init__(self, directory: Path, keep_period: int | None):
+        self._directory, self._keep_period, self._ckpt = directory, keep_period, None
+
+    def open(self) -> Any:
+        if self._ckpt is None:
+            from dynjax.sweep.checkpoint import ChunkCheckpoints
+
+            self._ckpt = ChunkCheckpoints(self._directory, keep_period=self._keep_period)
+        return self._ckpt
+
+    def latest(self) -> int | None:
+        return self.open().latest()
+
+    def save(self, chunk: int, state: Any) -> None:
+        self.open().save(chunk, state)
+
+    def restore(self, chunk: int, like: Any) -> Any:
+        return self.open().restore(chunk, like)
+
+    def close(self) -> None:
+        if self._ckpt is not None:
+            self._ckpt.close()
 
 
 def _fmt_time(sec: float) -> str:

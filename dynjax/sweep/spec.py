@@ -35,8 +35,6 @@ A spec is a TOML file (parsed with the standard library's tomllib):
 Unknown names and values of the wrong type are errors that name the entry, raised before anything compiles.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import itertools
 import math

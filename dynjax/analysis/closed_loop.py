@@ -1,0 +1,125 @@
+"""A frozen agent coupled to its environment, as one discrete-time dynamical system.
+
+Every learner exposes `closed_loop(state) -> ClosedLoop`: the recurrent step F, the input map and the
+evaluation policy at that point of training. Coupled to the environment E they form the closed loop
+
+    x_t = inputs(obs_t, a_{t-1}, r_{t-1}),   h_t = F(h_{t-1}, x_t),   a_t = act(h_t),
+    (obs_{t+1}, r_t) = E(env_t, a_t)
+
+(a new episode restarts from h0 with the null action and zero reward). Here: recording it (hidden states,
+inputs, observations: what PCA, fixed-point candidates and timescale estimates start from), and the largest
+Lyapunov exponent of the loop (two trajectories, the perturbation in h only, segments that cross an episode
+end skipped: Huang et al. 2024 study the agent-environment loop; the closed-loop exponent is Shibata's
+exploration exponent). The open-loop quantities (F alone at a clamped or recorded input) are the other
+modules' (fixed_points, linearise, lyapunov, attractors) with `flat_step(loop)`.
+"""
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from dynjax.analysis.lyapunov import LyapunovEstimate, largest_lyapunov
+from dynjax.envs.adapter import EnvSpec, env_action
+
+Array = jax.Array
+
+
+class ClosedLoop(NamedTuple):
+    """A learner frozen at one state, as a discrete-time system driven by its environment:
+
+        x_t = inputs(obs_t, a_{t-1}, r_{t-1})     (a_{-1} = null_action, r_{-1} = 0 at an episode start)
+        h_t = step(h_{t-1}, x_t)                   (h_{-1} = h0: every episode starts from it)
+        a_t = act(h_t, key)                        (the evaluation policy: greedy where the agent's is)
+
+    h may be any pytree (the MTRNN's layer potentials); `flat_step` gives F on flat vectors. Evaluation
+    episodes (dynjax.agents.base) and the analyses run these same functions."""
+
+    h0: Any
+    step: Callable[[Any, Array], Any]
+    inputs: Callable[[Array, Array, Array], Array]
+    act: Callable[[Any, Array], Array]
+    null_action: Array
+
+
+class LoopState(NamedTuple):
+    h: Any
+    env_state: Any
+    obs: Array
+    action: Array  # previous action (null at an episode start)
+    reward: Array  # previous reward (0 at an episode start)
+    key: Array
+
+
+class Recording(NamedTuple):
+    """`n_steps` steps of the closed loop (leading axis: time)."""
+
+    h: Array  # (T, N) flat hidden state h_t
+    x: Array  # (T, I) input x_t that produced it
+    obs: Array  # (T, O) observation obs_t
+    env_state: Any  # the environment's state when obs_t was observed (leaves with a leading T axis)
+    action: Array  # a_t taken from h_t
+    reward: Array  # r_t
+    start: Array  # (T,) bool: obs_t is the first observation of an episode
+
+
+def flat_step(loop: ClosedLoop) -> tuple[Callable[[Array, Array], Array], Array]:
+    """(F, h0) on flat vectors: F(h, x) = ravel(step(unravel(h), x))."""
+    h0, unravel = ravel_pytree(loop.h0)
+    return (lambda h, x: ravel_pytree(loop.step(unravel(h), x))[0]), h0
+
+
+def loop_start(key: Array, spec: EnvSpec, loop: ClosedLoop) -> LoopState:
+    """A fresh episode: the reset observation, h0, the null action and zero reward."""
+    k_reset, key = jax.random.split(key)
+    obs, env_state = spec.env.reset(k_reset, spec.params)
+    zero = jnp.zeros((), obs.dtype)
+    return LoopState(h=loop.h0, env_state=env_state, obs=obs, action=loop.null_action, reward=zero, key=key)
+
+
+def _step(spec: EnvSpec, loop: ClosedLoop, c: LoopState) -> tuple[LoopState, tuple]:
+    key, k_act, k_env, k_reset = jax.random.split(c.key, 4)
+    x = loop.inputs(c.obs, c.action, c.reward)
+    h = loop.step(c.h, x)
+    a = loop.act(h, k_act)
+    obs, env_state, r, term, trunc, _ = spec.env.step(k_env, c.env_state, env_action(spec, a), spec.params)
+    done = jnp.logical_or(term, trunc)
+    r = jnp.asarray(r, c.reward.dtype)
+    nxt = LoopState(h=jax.tree.map(lambda new, zero: jnp.where(done, zero, new), h, loop.h0), env_state=env_state,
+                    obs=obs, action=jnp.where(done, loop.null_action, a), reward=jnp.where(done, 0.0, r), key=key)
+    return nxt, (h, x, c.obs, c.env_state, a, r, done)
+
+
+def loop_transition(spec: EnvSpec, loop: ClosedLoop) -> Callable[[LoopState], tuple[LoopState, Array]]:
+    """One step of the closed loop: c -> (c', the step ended an episode). gymnax environments reset
+    themselves inside `step`, so c' is already the next episode's start when it did."""
+    return lambda c: (lambda nxt, rec: (nxt, rec[-1]))(*_step(spec, loop, c))
+
+
+def record(key: Array, spec: EnvSpec, loop: ClosedLoop, n_steps: int) -> Recording:
+    """Run the closed loop `n_steps` steps from a fresh episode (episodes follow one another)."""
+    def body(c, _):
+        c, (h, *rest) = _step(spec, loop, c)
+        return c, (ravel_pytree(h)[0], *rest)
+
+    _, (h, x, obs, env_state, a, r, done) = jax.lax.scan(body, loop_start(key, spec, loop), None, length=n_steps)
+    start = jnp.concatenate([jnp.ones((1,), bool), done[:-1]])
+    return Recording(h=h, x=x, obs=obs, env_state=env_state, action=a, reward=r, start=start)
+
+
+def closed_loop_lyapunov(key: Array, spec: EnvSpec, loop: ClosedLoop, d0: float | Array = 1e-6,
+                         steps_per_segment: int = 10, n_segments: int = 100) -> LyapunovEstimate:
+    """Largest Lyapunov exponent of the agent-environment loop, per step: two copies of the loop run with the
+    same keys from one fresh episode, the second's h displaced by d0 in a random direction (the environment
+    starts identical and diverges only through the actions); distances are measured over h and the
+    environment's floating state together, renormalised every `steps_per_segment` steps; segments that cross
+    an episode end are skipped (dynjax.analysis.lyapunov.largest_lyapunov). Run it in float64 for d0 < 1e-6."""
+    k_start, k_dir = jax.random.split(key)
+    c0 = loop_start(k_start, spec, loop)
+    leaves, treedef = jax.tree.flatten(c0.h)
+    h_dir = jax.tree.unflatten(treedef, [jax.random.normal(k, x.shape, x.dtype)
+                                         for k, x in zip(jax.random.split(k_dir, len(leaves)), leaves)])
+    zeros = jax.tree.map(lambda x: jnp.zeros_like(x) if jnp.issubdtype(x.dtype, jnp.floating) else x, c0)
+    return largest_lyapunov(loop_transition(spec, loop), c0, zeros._replace(h=h_dir), d0, steps_per_segment,
+                            n_segments)

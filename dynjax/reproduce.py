@@ -1,0 +1,142 @@
+"""`dynjax reproduce <name>`: regenerate one benchmark table of benchmarks/results/ with one command.
+
+Each table is produced by one script of benchmarks/ (in a source checkout: they are not part of the installed
+package) that trains its seeds vmapped, writes a markdown table with the papers' numbers beside ours, its
+figures and the raw per-seed results, and takes `--quick` (a pipeline check in minutes on a laptop CPU; its
+numbers are not results) and `--out`. This module names the tables, runs their scripts, and keeps the README's
+copies of the tables identical to the files (`dynjax reproduce --sync-readme`; tests/test_readme.py checks it).
+
+    dynjax reproduce --list
+    dynjax reproduce huang-pendulum                  # full budget, into benchmarks/results/ (as checked in)
+    dynjax reproduce rtrrl --quick                   # into runs/reproduce-quick/
+    dynjax reproduce dynamic-rl -- --seeds 4         # arguments after -- go to the script
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+RESULTS = BENCHMARKS / "results"
+
+
+class Table(NamedTuple):
+    script: str  # in benchmarks/
+    stem: str  # the table is <out>/<stem>.md; its figures and raw results are in <out>/<stem>/ (dir_out)
+    dir_out: bool  # the script's --out is the results folder (True) or the markdown file (False)
+    what: str
+
+
+TABLES: dict[str, Table] = {
+    "rtrrl": Table("rtrrl_table.py", "rtrrl_table", True,
+                   "RTRRL Table 2 (Lemmel & Grosu 2025): RFLO / RTRL / BPTT / linear TD on the paper's tasks"),
+    "dynamic-rl": Table("dynamic_rl_table.py", "dynamic_rl_table", True,
+                        "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent"),
+    "blind-dynamics": Table("blind_dynamics.py", "blind_dynamics", True,
+                            "PPO guided by fixed reaction-diffusion dynamics vs plain PPO on CartPole"),
+    "huang-pendulum": Table("huang_pendulum.py", "huang_pendulum", True,
+                            "Study 1 (Huang, Singh & Rajan): fixed points, timescales, ring, policy over training"),
+    "rl-vs-sl": Table("rl_vs_sl.py", "rl_vs_sl", True,
+                      "Study 2 (Kononov et al.): hybrid attractors and population balance, RL vs SL"),
+    "throughput": Table("throughput.py", "throughput", False,
+                        "seed-steps/s over seeds x hidden size, cost model, vs the RTRRL authors' code"),
+    "scaling": Table("scaling.py", "scaling", False, "weak and strong scaling over devices, chunk overhead"),
+    "ppo-throughput": Table("ppo_throughput.py", "ppo_throughput", False,
+                            "PPO-RNN env-steps/s vs a single-file PureJaxRL-style reference"),
+    "fixed-points": Table("fixed_points.py", "fixed_points", False,
+                          "batched fixed-point finder vs a per-candidate scipy loop"),
+}
+
+
+def command(name: str, quick: bool = False, out: Path | None = None, extra: list[str] = ()) -> list[str]:
+    """The script invocation of table `name` writing into folder `out` (default: benchmarks/results for the
+    full budget, runs/reproduce-quick for --quick)."""
+    if name not in TABLES:
+        raise ValueError(f"name: unknown table {name!r}; one of {', '.join(TABLES)}")
+    t = TABLES[name]
+    script = BENCHMARKS / t.script
+    if not script.exists():
+        raise ValueError(f"name: {script} not found; `dynjax reproduce` runs from a source checkout of dynjax")
+    out = Path(out) if out is not None else (Path("runs") / "reproduce-quick" if quick else RESULTS)
+    target = out / t.stem if t.dir_out else out / f"{t.stem}.md"
+    return [sys.executable, str(script), *(["--quick"] if quick else []), "--out", str(target), *extra]
+
+
+def run(name: str, quick: bool = False, out: Path | None = None, extra: list[str] = ()) -> int:
+    """Run the table's script (output streams through); its exit status."""
+    cmd = command(name, quick, out, extra)
+    Path(cmd[cmd.index("--out") + 1]).parent.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    print("[dynjax] " + " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, env=env).returncode
+
+
+README_BLOCK = re.compile(r"(<!-- results: (?P<file>[\w./#-]+) -->\n)(?P<body>.*?)(<!-- end results -->)", re.S)
+
+
+def readme_tables(readme: str) -> list[tuple[str, str]]:
+    """(results file relative to benchmarks/results, the README's copy) of every marked block."""
+    return [(m["file"], m["body"]) for m in README_BLOCK.finditer(readme)]
+
+
+def table_text(file: str, results: Path = RESULTS) -> str:
+    """What the README's block for `file` must hold: the markdown tables of the results file (lines starting
+    with '|'), separated by a blank line; `name.md#k` selects the k-th table (from 1) only."""
+    file, _, k = file.partition("#")
+    lines = (results / file).read_text().splitlines()
+    blocks, current = [], []
+    for line in lines + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    if k:
+        if not 1 <= int(k) <= len(blocks):
+            raise ValueError(f"README: {file} has {len(blocks)} tables, no table {k}")
+        blocks = [blocks[int(k) - 1]]
+    return "\n\n".join(blocks) + "\n"
+
+
+def sync_readme(readme_path: Path = ROOT / "README.md", results: Path = RESULTS) -> bool:
+    """Rewrite every marked block of the README from its results file; whether anything changed."""
+    text = readme_path.read_text()
+    new = README_BLOCK.sub(lambda m: m.group(1) + table_text(m["file"], results) + m.group(4), text)
+    if new != text:
+        readme_path.write_text(new)
+    return new != text
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    extra: list[str] = []
+    if "--" in argv:
+        argv, extra = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    p = argparse.ArgumentParser(prog="dynjax reproduce", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", nargs="?", choices=list(TABLES), help="the table")
+    p.add_argument("--quick", action="store_true", help="a pipeline check in minutes (its numbers are no result)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results folder (default benchmarks/results, or runs/reproduce-quick with --quick)")
+    p.add_argument("--list", action="store_true", help="list the tables")
+    p.add_argument("--sync-readme", action="store_true", help="copy the results tables into README.md's blocks")
+    args = p.parse_args(argv)
+    if args.list:
+        for name, t in TABLES.items():
+            print(f"{name:16s} {t.what}  (benchmarks/{t.script} -> benchmarks/results/{t.stem}.md)")
+        return 0
+    if args.sync_readme:
+        print("README.md updated" if sync_readme() else "README.md already matches the results files")
+        return 0
+    if args.name is None:
+        p.error("name the table to reproduce (or --list)")
+    try:
+        return run(args.name, args.quick, args.out, extra)
+    except ValueError as e:
+        print(f"dynjax: error: {e}", file=sys.stderr)
+        return 2

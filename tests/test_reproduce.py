@@ -1,0 +1,32 @@
+"""`dynjax reproduce`: every named table maps to its script, and a quick run writes its table."""
+
+import sys
+
+import pytest
+
+from dynjax.cli import main
+from dynjax.reproduce import RESULTS, TABLES, command
+
+NAMED = ("rtrrl", "dynamic-rl", "blind-dynamics", "huang-pendulum", "rl-vs-sl", "throughput", "scaling")
+
+
+def test_every_named_table_has_a_command(tmp_path, capsys):
+    assert main(["reproduce", "--list"]) == 0
+    listed = capsys.readouterr().out
+    for name in NAMED:
+        assert name in TABLES and name in listed
+        cmd = command(name, quick=True, out=tmp_path)
+        assert cmd[0] == sys.executable and "--quick" in cmd and cmd[cmd.index("--out") + 1].startswith(str(tmp_path))
+    full = command("huang-pendulum")
+    assert "--quick" not in full and full[full.index("--out") + 1] == str(RESULTS / "huang_pendulum")
+
+
+def test_quick_reproduction_writes_the_table(tmp_path):
+    assert main(["reproduce", "fixed-points", "--quick", "--out", str(tmp_path)]) == 0
+    assert "| dynjax find_fixed_points (float64) |" in (tmp_path / "fixed_points.md").read_text()
+
+
+def test_unknown_table_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "table-9"])
+    assert "invalid choice: 'table-9'" in capsys.readouterr().err
