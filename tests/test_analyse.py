@@ -109,3 +109,22 @@ def test_analyse_errors_name_the_problem(tmp_path, capsys):
         run_sweep(spec, tmp_path / "bad", chunk_evals=2, snapshot_every=3, log=quiet)
     assert main(["analyse", str(tmp_path), "--input", "median"]) == 2
     assert "input" in capsys.readouterr().err
+
+
+def test_closed_loop_spectrum_of_a_known_loop():
+    """The linear network above with a constant action on Pendulum: the loop's tangent space splits into the
+    network's (A = 0.8 R: two exponents ln 0.8) and the pendulum's, which the network does not feed back into;
+    the QR spectrum holds the pendulum's (about 0: frictionless), the network's two (ln 0.8) and -inf for the
+    directions the step annihilates (the previous action, the observation's redundant coordinates)."""
+    from dynjax.analysis import closed_loop_spectrum
+
+    c, s = math.cos(0.3), math.sin(0.3)
+    with jax.enable_x64(True):
+        A = 0.8 * jnp.array([[c, -s], [s, c]])
+        spec = make_env("Pendulum-v1")
+        loop = ClosedLoop(h0=jnp.zeros(2), step=lambda h, x: A @ h + 0.1 * x[:2], inputs=lambda obs, a, r: obs,
+                          act=lambda h, key: jnp.zeros((1,)), null_action=jnp.zeros((1,)))
+        full = jax.jit(lambda k: closed_loop_spectrum(k, spec, loop, k=6, n_steps=150, transient=20))(jax.random.key(0))
+        ex = np.sort(np.asarray(full.exponents))
+        assert int(full.blocks) > 0
+        np.testing.assert_allclose(ex[np.argsort(np.abs(ex - math.log(0.8)))[:2]], [math.log(0.8)] * 2, rtol=1e-6)

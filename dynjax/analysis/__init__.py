@@ -7,8 +7,8 @@ jit- and vmap-able over candidates, networks and seeds; `unique_fixed_points` is
 from dynjax.analysis.attractors import (CHAOTIC, CLASS_NAMES, FIXED_POINT, LIMIT_CYCLE, QUASI_PERIODIC,
                                         AttractorReport, base_frequencies, classify_attractor, classify_exponents,
                                         power_spectrum)
-from dynjax.analysis.closed_loop import (ClosedLoop, LoopState, Recording, closed_loop_lyapunov, flat_step, loop_start,
-                                         loop_transition, record)
+from dynjax.analysis.closed_loop import (ClosedLoop, LoopState, Recording, closed_loop_lyapunov, closed_loop_spectrum,
+                                         flat_step, loop_start, loop_transition, record)
 from dynjax.analysis.fixed_points import (FixedPointResult, deduplicate, find_fixed_points, minimise_speed,
                                           newton_refine, sample_candidates, speed, unique_fixed_points)
 from dynjax.analysis.linearise import Timescales, eigen_spectrum, jacobians, timescales
@@ -25,7 +25,7 @@ __all__ = ["CHAOTIC", "CLASS_NAMES", "FIXED_POINT", "LIMIT_CYCLE", "PCA", "QUASI
            "gram_schmidt", "jacobians", "largest_lyapunov", "lyapunov_spectrum", "minimise_speed", "newton_refine",
            "pca", "power_spectrum", "sample_candidates", "speed", "state_distance", "timescales",
            "unique_fixed_points"]
-__all__ += ["ClosedLoop", "LoopState", "Recording", "closed_loop_lyapunov", "flat_step", "loop_start", "loop_transition",
-            "record"]  # the frozen agent-environment loop (dynjax.analysis.closed_loop)
+__all__ += ["ClosedLoop", "LoopState", "Recording", "closed_loop_lyapunov", "closed_loop_spectrum", "flat_step",
+            "loop_start", "loop_transition", "record"]  # the frozen agent-environment loop (dynjax.analysis.closed_loop)
 __all__ += ["WeightNorms", "coefficient_of_variation", "gini", "neuron_weight_norms", "preference_balance",
             "selectivity_dprime", "selectivity_eta2"]  # population-balance measures (dynjax.analysis.population)

@@ -7,10 +7,11 @@ evaluation policy at that point of training. Coupled to the environment E they f
     (obs_{t+1}, r_t) = E(env_t, a_t)
 
 (a new episode restarts from h0 with the null action and zero reward). Here: recording it (hidden states,
-inputs, observations: what PCA, fixed-point candidates and timescale estimates start from), and the largest
+inputs, observations: what PCA, fixed-point candidates and timescale estimates start from), the largest
 Lyapunov exponent of the loop (two trajectories, the perturbation in h only, segments that cross an episode
 end skipped: Huang et al. 2024 study the agent-environment loop; the closed-loop exponent is Shibata's
-exploration exponent). The open-loop quantities (F alone at a clamped or recorded input) are the other
+exploration exponent), and its leading exponents by the QR method (the Jacobian through network, policy and
+environment). The open-loop quantities (F alone at a clamped or recorded input) are the other
 modules' (fixed_points, linearise, lyapunov, attractors) with `flat_step(loop)`.
 """
 
@@ -20,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from dynjax.analysis.lyapunov import LyapunovEstimate, largest_lyapunov
+from dynjax.analysis.lyapunov import LyapunovEstimate, LyapunovSpectrum, largest_lyapunov, qr_exponents
 from dynjax.envs.adapter import EnvSpec, env_action
 
 Array = jax.Array
@@ -123,3 +124,44 @@ def closed_loop_lyapunov(key: Array, spec: EnvSpec, loop: ClosedLoop, d0: float 
     zeros = jax.tree.map(lambda x: jnp.zeros_like(x) if jnp.issubdtype(x.dtype, jnp.floating) else x, c0)
     return largest_lyapunov(loop_transition(spec, loop), c0, zeros._replace(h=h_dir), d0, steps_per_segment,
                             n_segments)
+
+
+def closed_loop_spectrum(key: Array, spec: EnvSpec, loop: ClosedLoop, k: int = 2, n_steps: int = 1000,
+                         reorth_every: int = 1, transient: int = 100, settle: int = 5) -> LyapunovSpectrum:
+    """The k leading Lyapunov exponents (per step, QR method) of the agent-environment loop from a fresh episode:
+    the tangent space is every floating leaf of the loop's state (the network's h, the environment's floating
+    state, the observation, the previous action and reward), the Jacobian is taken through the network, the
+    policy's mode and the environment step (forward mode; discrete actions pass no derivative); integer leaves
+    and keys are carried along. Blocks containing an episode end and the `settle` blocks after it do not count.
+    The environment must be differentiable in its floating state (gymnax's classic-control tasks are)."""
+    c0 = loop_start(key, spec, loop)
+    leaves, treedef = jax.tree.flatten(c0)
+    floating = [jnp.issubdtype(x.dtype, jnp.floating) for x in leaves]
+    z0, unravel = ravel_pytree([x for x, f in zip(leaves, floating) if f])
+    rest0 = [x for x, f in zip(leaves, floating) if not f]
+    transition = loop_transition(spec, loop)
+
+    def assemble(z, rest):
+        zs, rs = iter(unravel(z)), iter(rest)
+        return jax.tree.unflatten(treedef, [next(zs) if f else next(rs) for f in floating])
+
+    def split(c):
+        ls = jax.tree.leaves(c)
+        return ravel_pytree([x for x, f in zip(ls, floating) if f])[0], [x for x, f in zip(ls, floating) if not f]
+
+    def tangent(carry, Q, _):
+        z, rest = carry
+
+        def f(zz):
+            nxt, done = transition(assemble(zz, rest))
+            z2, rest2 = split(nxt)
+            return z2, (rest2, done)
+
+        z, Q, (rest, done) = jax.vmap(lambda v: jax.jvp(f, (z,), (v,), has_aux=True), in_axes=1,
+                                      out_axes=(None, 1, None))(Q)
+        return (z, rest), Q, done
+
+    basis = jax.random.normal(jax.random.fold_in(key, 1), (z0.shape[0], k), z0.dtype)
+    n_transient = -(-transient // reorth_every)
+    return qr_exponents(tangent, (z0, rest0), basis, n_transient + n_steps // reorth_every, reorth_every, n_transient,
+                        settle)

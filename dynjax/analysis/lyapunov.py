@@ -150,30 +150,48 @@ def lyapunov_spectrum(step: Callable[[Array], Any], x0: Array, k: int | None = N
     stepper = step if with_reset else (lambda x: (step(x), jnp.zeros((), bool)))
     if basis is None:  # generic, so that no direction is missed by a basis aligned with invariant subspaces
         basis = jax.random.normal(jax.random.key(0), (dim, k), x0.dtype)
-    Q0 = jnp.asarray(basis, x0.dtype)
-    Q0 = gram_schmidt(Q0)[0]
     n_transient = -(-transient // reorth_every)
-    n_blocks = n_transient + n_steps // reorth_every
 
-    def one(carry, _):
-        x, Q, reset = carry
-        tangent = jax.vmap(lambda v: jax.jvp(stepper, (x,), (v,), has_aux=True), in_axes=1, out_axes=(None, 1, None))
-        x, Q, r = tangent(Q)
-        return (x, Q, reset | r), None
+    def tangent(x, Q, _):
+        x, Q, reset = jax.vmap(lambda v: jax.jvp(stepper, (x,), (v,), has_aux=True), in_axes=1,
+                               out_axes=(None, 1, None))(Q)
+        return x, Q, reset
 
-    def block(carry, b):
-        x, Q, total, count, wait = carry
-        (x, Q, reset), _ = jax.lax.scan(one, (x, Q, jnp.zeros((), bool)), None, length=reorth_every)
+    return qr_exponents(tangent, x0, jnp.asarray(basis, x0.dtype), n_transient + n_steps // reorth_every, reorth_every,
+                        n_transient, settle)
+
+
+def qr_exponents(tangent: Callable[[Any, Array, Any], tuple[Any, Array, Array]], carry0: Any, basis: Array,
+                 n_blocks: int, reorth_every: int, n_transient: int = 0, settle: int = 0,
+                 inputs: Any = None) -> LyapunovSpectrum:
+    """The QR (Benettin) accumulation shared by every spectrum here: `tangent(carry, Q, input_t) -> (carry', J Q,
+    reset)` advances the system one step and its tangent basis Q (dim, k); every `reorth_every` steps Q is
+    re-orthonormalised (Gram-Schmidt) and log R_ii summed, except in the first n_transient blocks, in blocks
+    with a reset and in the `settle` blocks after one (the basis is re-seeded after a reset). inputs: per-step
+    pytree with a leading (n_blocks * reorth_every) axis, or None."""
+    Q0 = gram_schmidt(jnp.asarray(basis))[0]
+    k = Q0.shape[1]
+    xs = None if inputs is None else jax.tree.map(
+        lambda a: a[:n_blocks * reorth_every].reshape((n_blocks, reorth_every) + a.shape[1:]), inputs)
+
+    def one(c, x):
+        carry, Q, reset = c
+        carry, Q, r = tangent(carry, Q, x)
+        return (carry, Q, reset | r), None
+
+    def block(c, inp):
+        carry, Q, total, count, wait = c
+        b, xb = inp
+        (carry, Q, reset), _ = jax.lax.scan(one, (carry, Q, jnp.zeros((), bool)), xb, length=reorth_every)
         Q, r = gram_schmidt(Q)
         logs = jnp.log(r)
-        ok = (b >= n_transient) & ~reset & (wait == 0) & jnp.all(jnp.isfinite(logs))
-        total = total + jnp.where(ok, logs, 0.0)
-        Q = jnp.where(reset, Q0, Q)
+        # log 0 = -inf is a direction the step annihilates (its exponent is -inf); nan or +inf spoil a block
+        ok = (b >= n_transient) & ~reset & (wait == 0) & ~jnp.any(jnp.isnan(logs) | (logs == jnp.inf))
         wait = jnp.where(reset, settle, jnp.maximum(wait - 1, 0))
-        return (x, Q, total, count + ok, wait), None
+        return (carry, jnp.where(reset, Q0, Q), total + jnp.where(ok, logs, 0.0), count + ok, wait), None
 
-    init = (x0, Q0, jnp.zeros((k,), x0.dtype), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
-    (_, _, total, count, _), _ = jax.lax.scan(block, init, jnp.arange(n_blocks))
+    init = (carry0, Q0, jnp.zeros((k,), Q0.dtype), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+    (_, _, total, count, _), _ = jax.lax.scan(block, init, (jnp.arange(n_blocks), xs))
     exponents = jnp.where(count > 0, total / (jnp.maximum(count, 1) * reorth_every), jnp.nan)
     return LyapunovSpectrum(exponents=exponents, blocks=count)
 
@@ -198,30 +216,14 @@ def driven_lyapunov_spectrum(F: Callable[[Array, Array], Array], h0: Array, inpu
     if n_blocks < 1:
         raise ValueError(f"inputs: {inputs.shape[0]} steps make no block of reorth_every={reorth_every}")
     starts = jnp.zeros(inputs.shape[:1], bool) if starts is None else jnp.asarray(starts, bool)
-    xs = inputs[:n_blocks * reorth_every].reshape((n_blocks, reorth_every) + inputs.shape[1:])
-    ss = starts[:n_blocks * reorth_every].reshape(n_blocks, reorth_every)
-    Q0 = gram_schmidt(jax.random.normal(jax.random.key(0), (dim, k), h0.dtype) if basis is None
-                      else jnp.asarray(basis, h0.dtype))[0]
-    n_transient = -(-transient // reorth_every)
+    if basis is None:
+        basis = jax.random.normal(jax.random.key(0), (dim, k), h0.dtype)
 
-    def one(carry, inp):
-        h, Q, reset = carry
-        x, s = inp
-        h = jnp.where(s, h0, h)
+    def tangent(h, Q, inp):
+        x, start = inp
+        h = jnp.where(start, h0, h)
         h, Q = jax.vmap(lambda v: jax.jvp(lambda z: F(z, x), (h,), (v,)), in_axes=1, out_axes=(None, 1))(Q)
-        return (h, Q, reset | s), None
+        return h, Q, start
 
-    def block(carry, inp):
-        h, Q, total, count, wait = carry
-        b, xb, sb = inp
-        (h, Q, reset), _ = jax.lax.scan(one, (h, Q, jnp.zeros((), bool)), (xb, sb))
-        Q, r = gram_schmidt(Q)
-        logs = jnp.log(r)
-        ok = (b >= n_transient) & ~reset & (wait == 0) & jnp.all(jnp.isfinite(logs))
-        wait = jnp.where(reset, settle, jnp.maximum(wait - 1, 0))
-        return (h, jnp.where(reset, Q0, Q), total + jnp.where(ok, logs, 0.0), count + ok, wait), None
-
-    init = (h0, Q0, jnp.zeros((k,), h0.dtype), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
-    (_, _, total, count, _), _ = jax.lax.scan(block, init, (jnp.arange(n_blocks), xs, ss))
-    exponents = jnp.where(count > 0, total / (jnp.maximum(count, 1) * reorth_every), jnp.nan)
-    return LyapunovSpectrum(exponents=exponents, blocks=count)
+    return qr_exponents(tangent, h0, jnp.asarray(basis, h0.dtype), n_blocks, reorth_every,
+                        -(-transient // reorth_every), settle, (inputs, starts))
