@@ -24,7 +24,7 @@ learning frozen (dynjax.analysis, the agent's greedy closed loop `learner.closed
   max(|mean exp(i(phi - theta))|, |mean exp(i(phi + theta))|) (1: the plane codes theta as a circle).
 
 Outputs: benchmarks/results/huang_pendulum.md (tables, the paper's claims beside ours),
-benchmarks/results/huang_pendulum/*.png and per-snapshot CSV (raw per-seed numbers), and the run directories
+benchmarks/results/huang_pendulum/*.png and <variant>.csv (raw numbers per seed and snapshot), and the run directories
 (metrics, learning curves) under benchmarks/results/huang_pendulum/<variant>/.
 
     python benchmarks/huang_pendulum.py             # 8 seeds x 102,400 steps per variant
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import time
 from pathlib import Path
 
@@ -81,8 +82,9 @@ def study_network(learner, state, key):
     return {"h": rec.h, "theta": theta, "theta_dot": rec.env_state.theta_dot,
             "torque": jnp.clip(rec.action[..., 0], -TORQUE, TORQUE), "tau": tau,
             "fp_up": up.points[best], "fp_up_found": stable_up.any(), "n_up_stable": stable_up.sum(),
-            "n_up_unstable": (keep_up & ~up.stable).sum(), "fp_down": down.points[best_down],
-            "n_down_stable": (keep_down & down.stable).sum(), "n_down_unstable": (keep_down & ~down.stable).sum()}
+            "n_up_unstable": (keep_up & up.has_eig & ~up.stable).sum(), "fp_down": down.points[best_down],
+            "n_down_stable": (keep_down & down.stable).sum(),
+            "n_down_unstable": (keep_down & down.has_eig & ~down.stable).sum()}
 
 
 def ring_score(h: np.ndarray, theta: np.ndarray) -> tuple[float, float]:
@@ -146,7 +148,7 @@ def rise_then_fall(v: dict) -> tuple[int, int, list[float]]:
     """(seeds whose tau_1 peaks strictly inside training and ends below 80% of the peak, seeds, peak steps)."""
     tau1 = np.stack([r["tau"][:, 0] for r in v["snaps"]], axis=1)
     hits, peaks = 0, []
-    for row in tau1:
+    for row in tau1[~v["diverged"] & ~np.all(np.isnan(tau1), axis=1)]:
         k = int(np.nanargmax(row))
         peaks.append(v["steps"][k])
         hits += 0 < k < len(row) - 1 and row[-1] < 0.8 * row[k]
@@ -237,7 +239,9 @@ def report(results: dict, seeds: int, steps: int, wall: float) -> str:
     lines = ["# Study 1: learning dynamics of recurrent Pendulum controllers (Huang, Singh & Rajan 2024)", "",
              f"`ppo-rnn --preset huang`, {seeds} seeds per variant, {steps:,} environment steps (100 updates of "
              f"1,024 steps in the full run), a snapshot every 10 updates; 1,000-step closed-loop recordings (greedy "
-             f"policy); {wall / 60:.1f} min wall on a 2-core CPU, shared. Per-seed numbers: huang_pendulum/*.csv. "
+             f"policy); {wall / 60:.1f} min wall for this invocation (finished training runs are reused) on "
+             f"{os.cpu_count()} CPU core(s), JAX {jax.__version__} ({jax.default_backend()}). Per-seed numbers: "
+             "huang_pendulum/*.csv. "
              "Method details: benchmarks/huang_pendulum.py.", "",
              "## Over training (median [IQR] over seeds)", "",
              "| variant | step | eval return | stable FP at x_up | unstable FP at x_down | tau_1 | tau_5 | "

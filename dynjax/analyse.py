@@ -67,6 +67,8 @@ class AnalyseOptions:
             if f.name not in ("input", "seed"):
                 check_positive_int(f.name, getattr(self, f.name))
         check_choice("input", self.input, ("mean", "zero"))
+        if self.attractor_inits > self.record_steps:
+            raise ValueError(f"attractor_inits: {self.attractor_inits} exceeds record_steps ({self.record_steps})")
         if self.expansion_points > self.record_steps:
             raise ValueError(f"expansion_points: {self.expansion_points} exceeds record_steps ({self.record_steps})")
 
@@ -79,7 +81,8 @@ class NetworkReport(NamedTuple):
     x_star: Array  # (I,) the clamped input of the fixed-point and attractor analyses
     fp_points: Array  # (K, N) optimised candidates
     fp_keep: Array  # (K,) a unique fixed point, not an outlier
-    fp_stable: Array  # (K,)
+    fp_stable: Array  # (K,) kept and all |lambda| < 1
+    fp_unstable: Array  # (K,) kept, eigenvalues computed, some |lambda| >= 1 (points without a spectrum: neither)
     tau: Array  # (k,) mean top-k timescales over the expansion points (steps)
     unstable_modes: Array  # mean number of eigenvalues with |lambda| >= 1 at the expansion points
     lyapunov: Array  # largest Lyapunov exponent of the closed loop, per step
@@ -122,7 +125,7 @@ def analyse_network(spec: EnvSpec, loop: ClosedLoop, key: Array, opts: AnalyseOp
     open_loop = driven_lyapunov_spectrum(F, h0, rec.x, k, transient=min(100, opts.record_steps // 2),
                                          starts=rec.start, settle=5).exponents
     return NetworkReport(h=rec.h, obs=rec.obs, x_star=x_star, fp_points=fp.points, fp_keep=keep,
-                         fp_stable=fp.stable & keep, tau=tau, unstable_modes=unstable,
+                         fp_stable=fp.stable & keep, fp_unstable=keep & fp.has_eig & ~fp.stable, tau=tau, unstable_modes=unstable,
                          lyapunov=lyap, lyapunov_open=jnp.pad(open_loop, (0, 2 - k), constant_values=jnp.nan),
                          classes=classes)
 
@@ -133,7 +136,7 @@ def _rows(unit: SnapshotUnit, step: int, diverged: np.ndarray, r: NetworkReport)
         keep, stable = np.asarray(r.fp_keep[i]), np.asarray(r.fp_stable[i])
         row = {"program": unit.program.index, "config": int(cid), "label": unit.labels[int(cid)], "seed": int(seed),
                "step": step, "diverged": int(diverged[i]), "n_fixed": int(keep.sum()), "n_stable": int(stable.sum()),
-               "n_unstable": int(keep.sum() - stable.sum()), "lyapunov": float(r.lyapunov[i]),
+               "n_unstable": int(np.asarray(r.fp_unstable[i]).sum()), "lyapunov": float(r.lyapunov[i]),
                "lyapunov_open_1": float(r.lyapunov_open[i][0]), "lyapunov_open_2": float(r.lyapunov_open[i][1]),
                "unstable_modes": float(r.unstable_modes[i])}
         row |= {f"tau_{j + 1}": float(t) for j, t in enumerate(np.asarray(r.tau[i]))}

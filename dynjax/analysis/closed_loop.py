@@ -113,8 +113,8 @@ def closed_loop_lyapunov(key: Array, spec: EnvSpec, loop: ClosedLoop, d0: float 
                          steps_per_segment: int = 10, n_segments: int = 100) -> LyapunovEstimate:
     """Largest Lyapunov exponent of the agent-environment loop, per step: two copies of the loop run with the
     same keys from one fresh episode, the second's h displaced by d0 in a random direction (the environment
-    starts identical and diverges only through the actions); distances are measured over h and the
-    environment's floating state together, renormalised every `steps_per_segment` steps; segments that cross
+    starts identical and diverges only through the actions); distances are measured over every floating leaf
+    of the loop's state (h, the environment's floating state, the observation, previous action and reward), renormalised every `steps_per_segment` steps; segments that cross
     an episode end are skipped (dynjax.analysis.lyapunov.largest_lyapunov). Run it in float64 for d0 < 1e-6."""
     k_start, k_dir = jax.random.split(key)
     c0 = loop_start(k_start, spec, loop)
@@ -131,7 +131,7 @@ def closed_loop_spectrum(key: Array, spec: EnvSpec, loop: ClosedLoop, k: int = 2
     """The k leading Lyapunov exponents (per step, QR method) of the agent-environment loop from a fresh episode:
     the tangent space is every floating leaf of the loop's state (the network's h, the environment's floating
     state, the observation, the previous action and reward), the Jacobian is taken through the network, the
-    policy's mode and the environment step (forward mode; discrete actions pass no derivative); integer leaves
+    policy (`loop.act`: its mode when the agent evaluates greedily) and the environment step (forward mode; discrete actions pass no derivative); integer leaves
     and keys are carried along. Blocks containing an episode end and the `settle` blocks after it do not count.
     The environment must be differentiable in its floating state (gymnax's classic-control tasks are)."""
     c0 = loop_start(key, spec, loop)

@@ -185,10 +185,12 @@ def qr_exponents(tangent: Callable[[Any, Array, Any], tuple[Any, Array, Array]],
         (carry, Q, reset), _ = jax.lax.scan(one, (carry, Q, jnp.zeros((), bool)), xb, length=reorth_every)
         Q, r = gram_schmidt(Q)
         logs = jnp.log(r)
-        # log 0 = -inf is a direction the step annihilates (its exponent is -inf); nan or +inf spoil a block
-        ok = (b >= n_transient) & ~reset & (wait == 0) & ~jnp.any(jnp.isnan(logs) | (logs == jnp.inf))
+        # log 0 = -inf is a direction the step annihilates (its exponent is -inf); nan or +inf spoil the block,
+        # and the basis is re-seeded after it as after a reset
+        spoilt = jnp.any(jnp.isnan(logs) | (logs == jnp.inf))
+        ok = (b >= n_transient) & ~reset & (wait == 0) & ~spoilt
         wait = jnp.where(reset, settle, jnp.maximum(wait - 1, 0))
-        return (carry, jnp.where(reset, Q0, Q), total + jnp.where(ok, logs, 0.0), count + ok, wait), None
+        return (carry, jnp.where(reset | spoilt, Q0, Q), total + jnp.where(ok, logs, 0.0), count + ok, wait), None
 
     init = (carry0, Q0, jnp.zeros((k,), Q0.dtype), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
     (_, _, total, count, _), _ = jax.lax.scan(block, init, (jnp.arange(n_blocks), xs))

@@ -102,7 +102,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     recomputes the chunks after the last checkpoint (dropping their rows first), so results stay exact.
 
     snapshot_every: keep the complete learner state of every `snapshot_every`-th evaluation point (a multiple
-    of chunk_evals) for analysis (dynjax.analysis.snapshots).
+    of chunk_evals) for analysis (dynjax.sweep.snapshots, `dynjax analyse`).
     stop_after_chunks: leave after that many chunks of this invocation (an interruption, for tests)."""
     programs = resolve(spec)  # every config validated before anything compiles
     check_positive_int("chunk_evals", chunk_evals)

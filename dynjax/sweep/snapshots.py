@@ -2,8 +2,8 @@
 
 The sweep runner keeps the checkpoint of every K-th evaluation point of every program x seed batch for good
 (dynjax.sweep.runner) and writes the batch's learners beside it (checkpoints/program-P-batch-B/learners.json:
-config ids, seeds, padded count, steps per chunk). `run_programs(run_dir)` rebuilds each program's learner
-from sweep.json, and `load_snapshot` restores one checkpoint onto the first local device with its real
+config ids, seeds, padded count, steps per chunk). `snapshot_units(run_dir)` lists them with their programs
+(from sweep.json), `make_unit_learner` rebuilds a unit's learner, and `load_snapshot` restores one checkpoint onto the first local device with its real
 learners only (padding dropped), as a batched state that `jax.vmap(learner.closed_loop)` and the analyses
 take. Programs that train in float64 (Dynamic RL) must be restored and analysed under
 `jax.enable_x64(program.config.uses_float64)` (see `float64_of`).
