@@ -200,7 +200,8 @@ def first_step(cache: str, out: str) -> dict:
     import re
     import signal
 
-    env = os.environ.copy() | {"DYNJAX_CACHE_DIR": cache}
+    # Python's default bytecode caching, as on a user's machine (a sandbox may switch it off).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"DYNJAX_CACHE_DIR": cache}
     cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--out", out]
     load = float(Path("/proc/loadavg").read_text().split()[0])
     t0 = time.perf_counter()
@@ -233,7 +234,8 @@ def startup(args) -> list[str]:
                 runs[label].append(first_step(cache, f"{out}/{label}"))
     med = lambda rs, k: statistics.median(r[k] for r in rs) if all(k in r for r in rs) else float("nan")  # noqa: E731
     lines = [f"{STARTUP_TITLE} (median of {args.startup_repeats} runs; targets <= 10 s cold, <= 3 s warm).", "",
-             "Wall: launch to the runner's \"first training step\" line; CPU: the process's user + sys seconds (all "
+             "Wall: launch to the runner's \"first training step\" line (Python's default bytecode caching on); "
+             "CPU: the process's user + sys seconds (all "
              "threads) at that line, which the machine's load (1-minute load average when each run started) "
              "affects less. Phases as the runner logs them: before the batch (interpreter, imports, argument "
              "parsing, environment and learner), tracing (tracing and lowering the step-0 and chunk programs), "
@@ -252,6 +254,58 @@ def startup(args) -> list[str]:
         lines.append(f"| {label} | {med(rs, 'wall'):.2f} | {med(rs, 'cpu'):.2f} | {walls} | {loads} | "
                      + " | ".join(f"{med(rs, k):.1f}" for k in ("before", "tracing", "step0", "waited", "chunk_compile",
                                                                 "first_chunk")) + " |")
+    return lines
+
+
+def compile_programs() -> dict:
+    """Compile the two programs of `dynjax train rtrrl` (defaults), built as the runner builds them, one after
+    the other with nothing else running and no persistent cache: wall and CPU seconds of each compile and the
+    kernels (fusions) in each compiled program."""
+    import jax
+    import numpy as np
+
+    from dynjax.agents import ALGORITHMS
+    from dynjax.batching import auto_block, state_bytes
+    from dynjax.cli import build_parser, spec_from_args
+    from dynjax.sweep.devices import global_array, learner_mesh
+    from dynjax.sweep.runner import batch_programs
+    from dynjax.sweep.spec import resolve
+
+    spec = spec_from_args(build_parser().parse_args(["train", "rtrrl"]))
+    program = resolve(spec)[0]
+    learner = ALGORITHMS[spec.algo].make_learner(program.config)
+    mesh, n = learner_mesh(), spec.seeds
+    probe = jax.eval_shape(learner.init, jax.random.key(0))
+    start, chunk, like = batch_programs(learner, probe, mesh, n, auto_block(state_bytes(probe), n), 1)
+    seeds = global_array(np.arange(n, dtype=np.uint32), mesh)
+    hp = type(program.config.hparams)(**{k: global_array(np.full(n, float(v), np.float32), mesh)
+                                         for k, v in program.config.hparams._asdict().items()})
+    out = {}
+    for name, lowered in (("step-0", start.lower(seeds, hp)), ("chunk", chunk.lower(like))):
+        cpu, t = time.process_time(), time.perf_counter()
+        text = lowered.compile().as_text()
+        out[name] = {"wall": time.perf_counter() - t, "cpu": time.process_time() - cpu,
+                     "kernels": text.count(" fusion(")}
+    return out
+
+
+def compile_split(repeats: int) -> list[str]:
+    """`compile_programs` under JAX's own threefry lowering and under dynjax's (dynjax.threefry), alternating,
+    each in a fresh process: a markdown table of medians."""
+    import statistics
+
+    runs: dict[str, list[dict]] = {"1": [], "0": []}
+    for _ in range(repeats):
+        for stock in runs:
+            env = os.environ.copy() | {"DYNJAX_STOCK_THREEFRY": stock}
+            out = subprocess.run([sys.executable, __file__, "--one-compile"], capture_output=True, text=True,
+                                 env=env, check=True)
+            runs[stock].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    lines = ["| program | threefry lowering | compile wall s | compile CPU s | kernels |", "|---|---|---|---|---|"]
+    for name in ("step-0", "chunk"):
+        for stock, label in (("1", "JAX's (rolled loop)"), ("0", "dynjax's (straight line)")):
+            med = lambda k: statistics.median(r[name][k] for r in runs[stock])  # noqa: E731
+            lines.append(f"| {name} | {label} | {med('wall'):.2f} | {med('cpu'):.2f} | {med('kernels'):.0f} |")
     return lines
 
 
@@ -335,6 +389,10 @@ def main() -> None:
     ap.add_argument("--startup-only", action="store_true",
                     help="only time start-up and replace that section of --out (the other sections stay)")
     ap.add_argument("--startup-repeats", type=int, default=3, help="start-up runs per cache state (median)")
+    ap.add_argument("--compile-split", action="store_true",
+                    help="only print the compile time of the default run's two programs under JAX's and dynjax's "
+                         "threefry lowering")
+    ap.add_argument("--one-compile", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--ref-rate", type=float, default=30_000.0,
                     help="reference RTRRL code's env-steps/s (one learner, N=32), measured beside this run")
     ap.add_argument("--ref-startup", type=float, default=8.5, help="reference code's start-up + compile, s")
@@ -345,6 +403,12 @@ def main() -> None:
         for row in args.reference_table.read_text().splitlines():
             if row.startswith("| rflo N=32"):
                 args.ref_rate = float(row.split("|")[3].strip())
+    if args.one_compile:
+        print(json.dumps(compile_programs()))
+        return
+    if args.compile_split:
+        print("\n".join(compile_split(args.startup_repeats)))
+        return
     if args.startup_only:
         replace_startup_section(args.out, startup(args))
         print(f"wrote the start-up section of {args.out}")

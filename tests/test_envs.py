@@ -56,3 +56,41 @@ def test_env_args_go_to_params_or_constructor():
         make_env("MemoryChain-bsuite", {"memory_length": "abc"})
     with pytest.raises(ValueError, match="name=value"):
         parse_env_args(["memory_length"])
+
+
+def _same(a, b) -> None:
+    """Equal trees: integers and flags exactly, floats up to rounding (XLA may fuse an observation's sin and
+    cos differently when the reset's select follows, which moves the last bit)."""
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        x, y = np.asarray(x), np.asarray(y)
+        if np.issubdtype(x.dtype, np.floating):
+            np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("env_id, env_args", [
+    ("CartPole-v1", {"max_steps_in_episode": "40"}), ("Pendulum-v1", {"max_steps_in_episode": "30"}),
+    ("DeepSea-bsuite", {"size": "8"}), ("MemoryChain-bsuite", {}), ("seq-nav", {}), ("slider-crank", {}),
+    ("PerceptualDecision-dynjax", {}),
+])
+def test_step_within_episode_equals_step_until_the_episode_ends(env_id, env_args):
+    """Evaluation episodes step without the auto-reset: every transition up to and including the one that
+    ends the episode equals the auto-resetting step's (stochastic environments included: same key use)."""
+    spec = make_env(env_id, env_args)
+    space = spec.env.action_space(spec.params)
+    obs, state = spec.env.reset(jax.random.key(1), spec.params)
+    step, within = jax.jit(spec.env.step), jax.jit(spec.env.step_within_episode)
+    for t in range(spec.max_steps):
+        k_act, k_env = jax.random.split(jax.random.fold_in(jax.random.key(2), t))
+        action = space.sample(k_act)
+        a = step(k_env, state, action, spec.params)
+        b = within(k_env, state, action, spec.params)
+        _same(a[2:5], b[2:5])
+        _same({k: v for k, v in a[5].items() if k not in ("final_observation", "terminated", "truncated")}, b[5])
+        _same(a[5]["final_observation"], b[0])  # the observation the step produced, before any reset
+        if bool(a[3]) or bool(a[4]):
+            return
+        _same(a[:2], b[:2])
+        state = a[1]
+    pytest.fail(f"{env_id}: no episode end within {spec.max_steps} steps")

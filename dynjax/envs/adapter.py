@@ -115,6 +115,17 @@ class FlatMaskedEnv:
         info["final_observation"] = self._obs(info["final_observation"])
         return self._obs(obs), state, reward.astype(jax.dtypes.canonicalize_dtype(jnp.float64)), terminated, truncated, info
 
+    def step_within_episode(self, key: Array, state: Any, action: Array, params: Any):
+        """`step` without gymnax's auto-reset, for episodes that stop at their first terminated or truncated
+        step (evaluation): gymnax's step splits its key into (step key, reset key), runs step_env with the
+        first and selects a reset state when done; returning step_env's transition directly gives the same
+        observation, reward, flags and info on every step up to and including the last (tests/test_envs.py),
+        and the reset and its random draw are never computed or compiled."""
+        key_step, _ = jax.random.split(key)
+        obs, state, reward, terminated, info = self._env.step_env(key_step, state, action, params)
+        truncated = self._env.is_truncated(state, params)
+        return self._obs(obs), state, reward.astype(jax.dtypes.canonicalize_dtype(jnp.float64)), terminated, truncated, info
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._env, name)
 

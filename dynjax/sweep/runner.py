@@ -15,8 +15,8 @@ training step). With `snapshot_every` K, the checkpoint of every K-th evaluation
 kept for good: the snapshots `dynjax analyse` reads, with each batch's learners (config ids, seeds) in
 learners.json beside them.
 
-Start-up: the chunk program and the step-0 program (init and the evaluation at step 0 as one program) compile
-in worker threads while the main thread traces the other one and runs step 0 (XLA releases the GIL).
+Start-up: the step-0 program (init and the evaluation at step 0 as one program) and the chunk program compile in
+worker threads while the main thread lowers the other one and runs step 0 (XLA releases the GIL).
 
 Learners of a batch are laid out over all devices of all processes (dynjax.sweep.devices); a batch holds at
 most `max_learners_per_batch` learners, or as many as fit `memory_budget_bytes` of carried state.
@@ -31,14 +31,13 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import numpy as np
-from jax.sharding import PartitionSpec as P
 
 from dynjax import START
 from dynjax.agents import ALGORITHMS
 from dynjax.batching import auto_block, state_bytes
 from dynjax.config import check_positive_int
 from dynjax.results import append_metrics, drop_metrics_after, read_metrics, write_json
-from dynjax.sweep.devices import AXIS, abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
+from dynjax.sweep.devices import abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
 from dynjax.sweep.report import write_report
 from dynjax.sweep.spec import Program, SweepSpec, config_label, resolve
 
@@ -151,12 +150,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                            for k, v in program.config.hparams._asdict().items()}
                 seeds_g = global_array(pad(batch.seeds.astype(np.uint32)), mesh)
                 hp_g = hp_cls(**{k: global_array(v, mesh) for k, v in hp_host.items()})
-                start = _step0_program(learner, mesh, n, block)
-
-                def chunk(s):
-                    return jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=chunk_evals)
-
-                run_chunk = sharded(chunk, mesh, n, block, donate=True)
+                start, run_chunk, like = batch_programs(learner, probe, mesh, n, block, chunk_evals)
                 unit = out / "checkpoints" / f"program-{program.index}-batch-{batch.index}"
                 # A unit directory that does not exist yet holds no checkpoint: orbax is then first needed for
                 # a save. Several processes keep the eager manager (its creation is collective).
@@ -175,12 +169,10 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                 last = None if fresh else ckpt.latest()
                 ids = (batch.config_ids, batch.seeds)
                 t_setup = time.perf_counter()
-                traced = start.trace(seeds_g, hp_g)
-                like = abstract_sharded(traced.out_info[0], mesh)
                 # Both programs compile (or load from the persistent cache) in worker threads while this thread
-                # lowers the next one, runs the step-0 program (init + evaluation: one compile) and writes
-                # step 0's metrics.
-                pending0 = _compile_in_background(traced.lower(), x64) if last is None else None
+                # lowers the other one, runs the step-0 program (init + evaluation: one compile) and writes step
+                # 0's metrics.
+                pending0 = _compile_in_background(start.lower(seeds_g, hp_g), x64) if last is None else None
                 pending = (_compile_in_background(run_chunk.lower(like), x64)
                            if last is None or last < n_chunks else None)
                 t_step0 = time.perf_counter()
@@ -259,16 +251,16 @@ def _initial(learner: Any, seed: jax.Array, hp: Any) -> tuple[Any, Any]:
     return state, learner.evaluate(state)
 
 
-def _step0_program(learner: Any, mesh: Any, n: int, block: int | None) -> Callable[..., Any]:
-    """`_initial` over the learner axis. On CPU, up to 1,024 learners per device, the learners run one after
-    another (lax.map of the un-batched program): XLA:CPU compiles that in about half the time of the vmapped
-    program (batched PRNG and evaluation loops are what it is slow on) and it runs about as fast, once per
-    batch. On accelerators, and for larger batches, it is vmapped in blocks like the chunk program."""
-    fn = lambda seed, hp: _initial(learner, seed, hp)  # noqa: E731
-    if mesh.devices.flat[0].platform != "cpu" or n // mesh.devices.size > 1024:
-        return sharded(fn, mesh, n, block, donate=False)
-    local = lambda seeds, hps: jax.lax.map(lambda a: fn(*a), (seeds, hps))  # noqa: E731
-    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=P(AXIS), out_specs=P(AXIS), check_vma=False))
+def batch_programs(learner: Any, probe: Any, mesh: Any, n: int, block: int | None,
+                   chunk_evals: int) -> tuple[Callable[..., Any], Callable[..., Any], Any]:
+    """The two jitted programs of a batch of n learners and the chunk's input: (step-0 program: seeds, hparams
+    -> (states, step-0 metrics); chunk program: states -> (states, metrics of `chunk_evals` segments), input
+    donated; abstract sharded states, from `probe`, one learner's state shapes)."""
+    start = sharded(lambda seed, hp: _initial(learner, seed, hp), mesh, n, block, donate=False)
+    chunk = sharded(lambda s: jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=chunk_evals),
+                    mesh, n, block, donate=True)
+    like = abstract_sharded(jax.tree.map(lambda x: jax.ShapeDtypeStruct((n, *x.shape), x.dtype), probe), mesh)
+    return start, chunk, like
 
 
 def _compile_in_background(lowered: Any, x64: bool) -> Future:
