@@ -12,8 +12,8 @@ On CPU, JAX lowers each hash as a five-iteration loop of four rounds. XLA:CPU co
 program separately, so each call site of the hash (a key split, a uniform draw, an action sample, gymnax's
 reset) becomes a while loop of several kernels: at the sizes dynjax runs, a large share of a training program's
 kernels and of its compile time. Emitted as the 20 rounds in a row, each hash fuses into one kernel. Measured on the
-2-core machine (benchmarks/results/throughput.md): `dynjax train rtrrl`'s chunk program compiles in ~40% less
-CPU time and its step-0 program (init + evaluation) in ~60% less, and one learner's training step runs
+2-core machine (benchmarks/results/throughput.md): `dynjax train rtrrl`'s chunk program compiles in about half
+the CPU time and its step-0 program (init + evaluation) in about a third, and one learner's training step runs
 faster (fewer kernels per step). The hash is 32-bit integer arithmetic, so the
 bits are the same either way (tests/test_threefry.py: the Random123 known-answer vectors, a NumPy reference,
 and a whole training run against JAX's own lowering).

@@ -28,6 +28,17 @@ def test_throughput_quick(tmp_path):
     assert "| rflo | 16 | 32 |" in text and "regime" in text
 
 
+def test_compile_split_counts_fewer_kernels_with_straight_line_threefry():
+    """Both programs of the default run compile to fewer kernels under dynjax's Threefry lowering than under
+    JAX's (a count, not a timing)."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--compile-split",
+                          "--startup-repeats", "1"], check=True, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    rows = [r.split("|")[1:-1] for r in out.stdout.splitlines() if r.startswith(("| step-0", "| chunk"))]
+    kernels = {(r[0].strip(), r[1].strip().split()[0]): int(r[4]) for r in rows}
+    for program in ("step-0", "chunk"):
+        assert kernels[(program, "dynjax's")] < kernels[(program, "JAX's")], kernels
+
+
 def test_scaling_quick(tmp_path):
     out = tmp_path / "scaling.md"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scaling.py"), "--quick", "--out", str(out)],
