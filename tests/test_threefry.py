@@ -57,6 +57,17 @@ def test_cpu_programs_use_the_straight_line_hash():
     assert "while" not in text
 
 
+def test_symbolic_shapes_export_with_the_same_bits():
+    """jax.export with a symbolic batch size lowers the same rounds through JAX's shape machinery."""
+    from jax import export
+
+    b, = export.symbolic_shape("b")
+    draw = jax.jit(lambda k, x: jax.random.uniform(k, x.shape))
+    exported = export.export(draw, platforms=["cpu"])(jax.random.key(0), jax.ShapeDtypeStruct((b,), jnp.float32))
+    np.testing.assert_array_equal(exported.call(jax.random.key(0), jnp.zeros(7)),
+                                  jax.random.uniform(jax.random.key(0), (7,)))
+
+
 _RUN = """
 import json, jax, numpy as np
 from dynjax import RTRRLConfig, make_train
