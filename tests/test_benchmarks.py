@@ -9,11 +9,17 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ.copy() | {"PYTHONPATH": str(ROOT)}  # the checkout, installed or not
 
 
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+    """Run benchmarks/<name>.py with `args` from the checkout (its stdout captured, its stderr left to pytest's
+    capture); fails the test on a non-zero exit."""
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *args], check=True, cwd=ROOT,
+                          env=ENV, stdout=subprocess.PIPE, text=True)
+
+
 def test_rtrrl_table_quick(tmp_path):
     out = tmp_path / "table"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "rtrrl_table.py"), "--quick", "--out", str(out),
-                    "--tasks", "MemoryChain-4", "--algos", "RTRRL-RFLO", "PPO CT-RNN (BPTT)"], check=True, cwd=ROOT,
-                   env=ENV)
+    run_script("rtrrl_table", "--quick", "--out", str(out), "--tasks", "MemoryChain-4", "--algos", "RTRRL-RFLO",
+               "PPO CT-RNN (BPTT)")
     table = (tmp_path / "table.md").read_text()
     assert "| MemoryChain-4 | RTRRL-RFLO | 20,000 |" in table and "| 1.0 |" in table
     assert "| MemoryChain-4 | PPO CT-RNN (BPTT) | 20,000 |" in table
@@ -22,8 +28,7 @@ def test_rtrrl_table_quick(tmp_path):
 
 def test_throughput_quick(tmp_path):
     out = tmp_path / "tp.md"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--quick", "--out", str(out)],
-                   check=True, cwd=ROOT, env=ENV)
+    run_script("throughput", "--quick", "--out", str(out))
     text = out.read_text()
     assert "| rflo | 16 | 32 |" in text and "regime" in text
 
@@ -31,8 +36,7 @@ def test_throughput_quick(tmp_path):
 def test_compile_split_counts_fewer_kernels_with_straight_line_threefry():
     """Both programs of the default run compile to fewer kernels under dynjax's Threefry lowering than under
     JAX's (a count, not a timing)."""
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--compile-split",
-                          "--startup-repeats", "1"], check=True, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    out = run_script("throughput", "--compile-split", "--startup-repeats", "1")
     rows = [r.split("|")[1:-1] for r in out.stdout.splitlines() if r.startswith(("| step-0", "| chunk"))]
     kernels = {(r[0].strip(), r[1].strip().split()[0]): int(r[4]) for r in rows}
     for program in ("step-0", "chunk"):
@@ -41,16 +45,14 @@ def test_compile_split_counts_fewer_kernels_with_straight_line_threefry():
 
 def test_scaling_quick(tmp_path):
     out = tmp_path / "scaling.md"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scaling.py"), "--quick", "--out", str(out)],
-                   check=True, cwd=ROOT, env=ENV)
+    run_script("scaling", "--quick", "--out", str(out))
     text = out.read_text()
     assert "## Weak scaling" in text and "| 2 | 16 |" in text and "chunk overhead" in text
 
 
 def test_blind_dynamics_quick(tmp_path):
     out = tmp_path / "blind"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "blind_dynamics.py"), "--quick", "--out", str(out),
-                    "--envs", "CartPole-v1"], check=True, cwd=ROOT, env=ENV)
+    run_script("blind_dynamics", "--quick", "--out", str(out), "--envs", "CartPole-v1")
     table = (tmp_path / "blind.md").read_text()
     assert "| CartPole-v1 | PPO |" in table and "| CartPole-v1 | RD-PPO gamma=0.1 |" in table
     assert (out / "cartpole-v1.png").exists()
@@ -58,15 +60,13 @@ def test_blind_dynamics_quick(tmp_path):
 
 def test_ppo_throughput_quick(tmp_path):
     out = tmp_path / "ppo.md"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ppo_throughput.py"), "--quick", "--out", str(out)],
-                   check=True, cwd=ROOT, env=ENV)
+    run_script("ppo_throughput", "--quick", "--out", str(out))
     assert "ratio (dynjax / reference)" in out.read_text()
 
 
 def test_dynamic_rl_table_quick(tmp_path):
     out = tmp_path / "drl"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dynamic_rl_table.py"), "--quick", "--out", str(out),
-                    "--tasks", "slider-crank"], check=True, cwd=ROOT, env=ENV)
+    run_script("dynamic_rl_table", "--quick", "--out", str(out), "--tasks", "slider-crank")
     table = (tmp_path / "drl.md").read_text()
     assert "| slider-crank | Dynamic RL |" in table and "## Output swap" in table and "seed-steps/s" in table
     assert (out / "slider-crank-exponent.png").exists() and (out / "slider-crank-swap.png").exists()
@@ -74,8 +74,7 @@ def test_dynamic_rl_table_quick(tmp_path):
 
 def test_huang_pendulum_quick(tmp_path):
     out = tmp_path / "huang"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "huang_pendulum.py"), "--quick", "--out", str(out),
-                    "--variants", "angle-only"], check=True, cwd=ROOT, env=ENV)
+    run_script("huang_pendulum", "--quick", "--out", str(out), "--variants", "angle-only")
     text = (tmp_path / "huang.md").read_text()
     assert "| angle-only | 4,096 |" in text and "Pearson r" in text
     for name in ("pca_ring.png", "policy_landscape.png", "timescales.png", "angle-only.csv"):
@@ -84,8 +83,7 @@ def test_huang_pendulum_quick(tmp_path):
 
 def test_rl_vs_sl_quick(tmp_path):
     out = tmp_path / "rvs"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "rl_vs_sl.py"), "--quick", "--out", str(out)],
-                   check=True, cwd=ROOT, env=ENV)
+    run_script("rl_vs_sl", "--quick", "--out", str(out))
     table = (tmp_path / "rvs.md").read_text()
     assert "| perceptual | 1 | RL |" in table and "| perceptual | 2 | SL |" in table
     assert "## The seed paper's claims beside ours" in table and "## Population balance" in table

@@ -32,7 +32,7 @@ class EvalMetrics(NamedTuple):
 
 class Episodes(NamedTuple):
     returns: Array  # (n,) return of each episode
-    success: Array  # (n,) the episode ended with info["success"] (False where the env never reports one)
+    success: Array | None  # (n,) the episode ended with info["success"]; None where the env never reports one
 
 
 def reports_success(spec: EnvSpec) -> bool:
@@ -43,11 +43,10 @@ def reports_success(spec: EnvSpec) -> bool:
     return "success" in info
 
 
-def evaluation(step: Array, diverged_at: Array, spec: EnvSpec, episodes: Episodes,
-               extra: dict | None = None) -> EvalMetrics:
+def evaluation(step: Array, diverged_at: Array, episodes: Episodes, extra: dict | None = None) -> EvalMetrics:
     """The EvalMetrics of one evaluation point (train_return nan: the segment fills it in)."""
     extra = dict(extra or {})
-    if reports_success(spec):
+    if episodes.success is not None:
         extra["eval_success"] = jnp.mean(episodes.success.astype(episodes.returns.dtype))
     return EvalMetrics(step=step, eval_return=jnp.mean(episodes.returns), train_return=jnp.full((), jnp.nan),
                        diverged=diverged_at >= 0, diverged_at=diverged_at, extra=extra)
@@ -91,7 +90,7 @@ def episode_returns(key: Array, spec: EnvSpec, n_episodes: int, start: Callable[
         return c[3], c[6]
 
     returns, success = jax.vmap(episode)(jax.random.split(key, n_episodes))
-    return Episodes(returns=returns, success=success)
+    return Episodes(returns=returns, success=success if has_success else None)
 
 
 def freeze_diverged(before: S, after: S, bad_at: Array) -> S:

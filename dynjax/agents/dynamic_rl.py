@@ -376,7 +376,7 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
                                    *loop_episode_fns(closed_loop(s)))
         # train_success: share of training episodes finished since the last point that succeeded (segment)
-        return evaluation(s.step, s.diverged_at, spec, episodes, extra=probe(s) | {"train_success": jnp.full((), jnp.nan)})
+        return evaluation(s.step, s.diverged_at, episodes, extra=probe(s) | {"train_success": jnp.full((), jnp.nan)})
 
     def segment(s0: DRLState) -> tuple[DRLState, EvalMetrics]:
         def body(carry, _):

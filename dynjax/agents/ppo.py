@@ -504,7 +504,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
             return swap_from(a, s.step, hp.swap_at)  # evaluated in the environment as it is at this step
 
         episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
-        return evaluation(s.step, s.diverged_at, spec, episodes)
+        return evaluation(s.step, s.diverged_at, episodes)
 
     def closed_loop(s: PPOState) -> ClosedLoop:
         """The frozen agent: the cell, its Meta-RL input and the evaluation policy (greedy if eval_greedy). The

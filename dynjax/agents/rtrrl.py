@@ -342,7 +342,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         """Mean return of `eval_episodes` fresh episodes with learning frozen (split off the learner's key)."""
         episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
                                    *loop_episode_fns(closed_loop(s)))
-        return evaluation(s.step, s.diverged_at, spec, episodes)
+        return evaluation(s.step, s.diverged_at, episodes)
 
     def segment(s0: LearnerState) -> tuple[LearnerState, EvalMetrics]:
         """eval_every online steps, then an evaluation. A learner whose TD error or parameters became

@@ -165,7 +165,7 @@ def make_learner(config: SLConfig) -> SLLearner:
         """Mean return of `eval_episodes` trials in the environment, the network acting."""
         episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
                                    *loop_episode_fns(closed_loop(s)))
-        return evaluation(s.step, s.diverged_at, spec, episodes)
+        return evaluation(s.step, s.diverged_at, episodes)
 
     def segment(s0: SLState) -> tuple[SLState, EvalMetrics]:
         def body(carry, _):
