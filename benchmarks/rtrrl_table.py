@@ -6,10 +6,12 @@ of updates), so the comparison isolates the learning rule.
 
 Every (task, algorithm) cell is one `dynjax train` run (seeds vmapped in one program) whose run directory
 (config, per-seed metrics, summary, learning curve) is kept under benchmarks/results/rtrrl_table/. A cell
-whose run directory already holds a finished summary for the same configuration is not run again, so an
-interrupted benchmark resumes. The table reports median [IQR] over seeds of the best and of the final
-evaluation (10 episodes, sampled actions), with the paper's numbers (median of best over 5 runs, budgets up
-to 50M steps with early stopping) beside ours.
+whose metrics.csv already holds every seed's last evaluation is not run again, so an interrupted benchmark
+resumes and a fresh checkout regenerates the table from the committed per-seed results. The table reports,
+per seed, the final performance (mean of the last 10% of evaluations), the best evaluation excluding step 0
+and the area under the learning curve, as IQM (95% bootstrap CI) and median [IQR] over seeds, with the
+paper's numbers (median of best over 5 runs, budgets up to 50M steps with early stopping) beside ours, and
+tests the paper's ordering of the algorithms on each task with seeds as the unit.
 
     python benchmarks/rtrrl_table.py              # budgets below, 5 seeds (about 45 minutes on 2 CPU cores)
     python benchmarks/rtrrl_table.py --quick      # 2 seeds, tiny budgets: checks the pipeline only
@@ -18,11 +20,11 @@ to 50M steps with early stopping) beside ours.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 from common import run_cell, slug
+from dynjax.stats import compare, format_p, format_stats
 from dynjax.sweep import spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -67,19 +69,28 @@ def table_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, ro
     else:
         spec = {"algo": "rtrrl", "config": config | {"rule": rule}}
     spec = spec_from_dict(spec | {"seeds": seeds, "env_args": env_args})
-    out = root / f"{slug(task)}--{slug(algo)}"
-    old = out / "summary.json"
-    if old.exists() and not (out / "sweep.json").exists():
-        summary = json.loads(old.read_text())  # a finished cell written by dynjax 0.1's single-run layout
-        if summary.get("steps") == steps and summary.get("seeds") == seeds:
-            return summary
-    return run_cell(spec, out)
+    return run_cell(spec, root / f"{slug(task)}--{slug(algo)}")
 
 
-def fmt(stats: dict) -> str:
-    if not stats or stats.get("median") is None:
-        return "n/a"
-    return f"{stats['median']:.4g} [{stats['q25']:.4g}, {stats['q75']:.4g}]"
+def paper_order(task: str, a: str, b: str) -> str:
+    """The paper's ordering of two algorithms on a task, from its Table 2 (best evaluation)."""
+    pa, pb = PAPER[task][a], PAPER[task][b]
+    return f"{a} > {b}" if pa > pb else f"{a} < {b}" if pa < pb else f"{a} = {b}"
+
+
+def verdict(task: str, a: str, b: str, sa: dict, sb: dict, score: str) -> tuple[str, str]:
+    """(our result with its test, whether the paper's ordering holds) for one pair, on one per-seed score."""
+    c = compare(sa["per_seed"][score], sb["per_seed"][score])
+    ours = c.verdict(a, b)
+    paper = paper_order(task, a, b)
+    if " ~ " in ours or "=" in paper:
+        holds = "not resolved" if "=" not in paper else ("holds" if " ~ " in ours else "does not hold")
+    else:
+        holds = "holds" if ours == paper else "reversed"
+    return f"{ours} (p = {format_p(c.p_value)}, P(>) = {c.prob_improvement:.2f})", holds
+
+
+COMPARED = [("RTRRL-RFLO", "linear TD(lambda)"), ("RTRRL-RFLO", "PPO CT-RNN (BPTT)"), ("RTRRL-RFLO", "RTRRL-RTRL")]
 
 
 def main() -> None:
@@ -92,31 +103,52 @@ def main() -> None:
     args = ap.parse_args()
     root = args.out or (RESULTS / ("rtrrl_table_quick" if args.quick else "rtrrl_table"))
     seeds = 2 if args.quick else args.seeds
-    rows, t0 = [], time.time()
+    cells, t0 = {}, time.time()
     for task in args.tasks:
         for algo in args.algos:
             _, steps, rtrl_steps = TASKS[task]
             steps = 20_000 if args.quick else (rtrl_steps if ALGOS[algo] == "rtrl" else steps)
             eval_every = max(min(steps // 20, 100_000), 1_000)  # the paper evaluates every 100k steps
             s = table_cell(task, algo, seeds, steps, eval_every, root)
-            rows.append((task, algo, steps, s))
-            print(f"{task:28s} {algo:18s} best {fmt(s['best_eval'])}  final {fmt(s['final_eval'])}", flush=True)
+            cells[task, algo] = (steps, s)
+            print(f"{task:28s} {algo:18s} final {format_stats(s['final'])}  best (excl. step 0) "
+                  f"{format_stats(s['best_excl_step0'])}", flush=True)
     lines = [
         "# RTRRL appendix Table 2 on a 2-core CPU" + (" (quick pipeline check, not a result)" if args.quick else ""),
         "",
         f"{seeds} seeds per cell (vmapped), N=32, paper defaults (no update clipping, see RTRRLConfig); evaluation "
-        "every 5% of the budget (at most every 100k steps, the paper's cadence) on 10 episodes with sampled actions. Ours: median [q25, q75] over seeds; diverged "
-        "seeds are excluded and counted. Paper: median of best over 5 runs, budgets up to 50M steps. "
+        "every 5% of the budget (at most every 100k steps, the paper's cadence) on 10 episodes with sampled actions. "
+        "Per seed: final = mean of the last 10% of the evaluations (the last 2 of 20), best = best evaluation "
+        "excluding the untrained step 0 (what the paper reports), AUC = mean evaluation return over training. Each "
+        "cell: IQM (95% bootstrap CI) · median [q25, q75] over the seeds; diverged seeds are excluded and counted. "
+        "Paper: median of best over 5 runs, budgets up to 50M steps with early stopping. "
         "PPO CT-RNN (BPTT): `ppo-rnn --preset rtrrl` (the same 32-unit CT-RNN, linear heads and Meta-RL input), "
         "8 envs x 125 steps per update, PureJaxRL's PPO settings otherwise (4 epochs x 4 minibatches, lr 2.5e-4 "
         "annealed, GAE 0.95, clip 0.2, entropy 0.01).",
         "",
-        "| task | algorithm | steps/seed | best eval (ours) | final eval (ours) | diverged | paper best |",
-        "|---|---|---|---|---|---|---|",
+        "| task | algorithm | steps/seed | final | best (excl. step 0) | AUC | diverged | paper best |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for task, algo, steps, s in rows:
-        lines.append(f"| {task} | {algo} | {steps:,} | {fmt(s['best_eval'])} | {fmt(s['final_eval'])} | "
-                     f"{len(s['diverged'])} | {PAPER[task][algo]} |")
+    for (task, algo), (steps, s) in cells.items():
+        lines.append(f"| {task} | {algo} | {steps:,} | {format_stats(s['final'])} | "
+                     f"{format_stats(s['best_excl_step0'])} | {format_stats(s['auc'])} | {len(s['diverged'])} | "
+                     f"{PAPER[task][algo]} |")
+    lines += ["", "The paper's ordering of RTRRL-RFLO against each other column (from its best evaluations), tested on "
+              "ours with seeds as the unit: two-sided Mann-Whitney U test at 0.05 on the per-seed final and best "
+              "(excl. step 0) scores; P(>) = probability that a seed of the first beats one of the second; 'reversed' means the opposite ordering is significant, 'not resolved' that "
+              f"the test finds no difference at this number of seeds ({seeds} per column: the smallest "
+              "possible p is 0.0079 with 5 vs 5). Budgets differ between columns where the steps differ (exact "
+              "RTRL runs 300k steps).", "",
+              "| task | paper | ours on final | holds (final) | ours on best (excl. step 0) | holds (best) |",
+              "|---|---|---|---|---|---|"]
+    for task in args.tasks:
+        for a, b in COMPARED:
+            if (task, a) not in cells or (task, b) not in cells:
+                continue
+            sa, sb = cells[task, a][1], cells[task, b][1]
+            final, holds_final = verdict(task, a, b, sa, sb, "final")
+            best, holds_best = verdict(task, a, b, sa, sb, "best")
+            lines.append(f"| {task} | {paper_order(task, a, b)} | {final} | {holds_final} | {best} | {holds_best} |")
     lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (cells already finished are reused)."]
     out_md = root.parent / (root.name + ".md")
     out_md.write_text("\n".join(lines) + "\n")

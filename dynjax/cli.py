@@ -1,6 +1,6 @@
 """Command line: `dynjax train <algo> [options]` and `dynjax sweep <spec.toml>`.
 
-    dynjax train rtrrl --env CartPole-v1 --obs-mask even --seeds 16 --steps 300000 --out runs/x
+    dynjax train rtrrl --env CartPole-v1 --obs-mask even --seeds 16 --steps 300000 --out runs/x   positions only
     dynjax train rtrrl --rule rtrl --hidden 16 ...           exact RTRL instead of RFLO
     dynjax train linear-td --env MemoryChain-bsuite --env-arg memory_length=8
     dynjax train ppo-rnn --cell gru --env CartPole-v1 --obs-mask even
@@ -14,14 +14,16 @@
 
 Every static field of the algorithm's configuration is a flag (`--hidden-size`/`--hidden`, `--cell`, ...),
 every numeric hyperparameter too (`--lr-actor`, `--discount`, ...); a flag left out keeps the preset's value,
-else the configuration's default. Running a command again with the same --out resumes it.
+else the configuration's default; the observation is whole unless --obs-mask names what is kept, and without
+--eval-every the algorithm's cadence is used, or the nearest interval that divides --steps. Running a command
+again with the same --out resumes it; its config.json records every resolved field, the command, the versions
+and the devices of every invocation. `dynjax --version` prints dynjax's version and git commit.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import typing
@@ -79,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     from dynjax.agents import ALGORITHMS
 
     p = argparse.ArgumentParser(prog="dynjax", description="Recurrent RL agents whose dynamics are studied.")
+    p.add_argument("--version", action="store_true", help="print the versions of dynjax (and its git commit), JAX "
+                                                          "and Python, and exit")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train S seeds of an agent in one jitted program")
     algos = t.add_subparsers(dest="algo", required=True, metavar="ALGO")
@@ -163,6 +167,11 @@ def _join_distributed(argv: list[str] | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--version"]:
+        from dynjax.run_record import version_line
+
+        print(version_line())
+        return 0
     if argv[:1] == ["reproduce"]:
         from dynjax.reproduce import main as reproduce
 
@@ -188,15 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         budget = None if args.memory_budget_gb is None else int(args.memory_budget_gb * 2**30)
         summary = run_sweep(spec, out, chunk_evals=args.chunk_evals, max_learners_per_batch=args.max_seeds_per_batch,
                             memory_budget_bytes=budget, checkpoint_every_s=args.checkpoint_every_s,
-                            snapshot_every=args.snapshot_every)
+                            snapshot_every=args.snapshot_every, command=["dynjax", *argv])
     except ValueError as e:
         print(f"dynjax: error: {e}", file=sys.stderr)
         return 2
     if summary:
-        if "final_eval" in summary:
-            print(json.dumps({k: summary[k] for k in ("final_eval", "best_eval", "diverged")}, indent=2))
-        else:
-            print((out / "summary.md").read_text())
+        print((out / "summary.md").read_text())
         print(f"results in {out}")
     return 0
 

@@ -1,7 +1,7 @@
 """`dynjax reproduce <name>`: regenerate one benchmark table of benchmarks/results/ with one command.
 
 Each table is produced by one script of benchmarks/ (in a source checkout: they are not part of the installed
-package) that trains its seeds vmapped, writes a markdown table with the papers' numbers beside ours, its
+package; from an installed wheel the command says how to get one, see find_checkout) that trains its seeds vmapped, writes a markdown table with the papers' numbers beside ours, its
 figures and the raw per-seed results, and takes `--quick` (a pipeline check in minutes on a laptop CPU; its
 numbers are not results) and `--out`. This module names the tables, runs their scripts, and keeps the README's
 copies of the tables identical to the files (`dynjax reproduce --sync-readme`; tests/test_readme.py checks it).
@@ -19,9 +19,37 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
-RESULTS = BENCHMARKS / "results"
+PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+
+
+def is_checkout(path: Path) -> bool:
+    """Whether `path` is the top of a dynjax source checkout (its pyproject.toml and benchmark scripts)."""
+    pyproject = path / "pyproject.toml"
+    return ((path / "benchmarks" / "rtrrl_table.py").exists() and pyproject.exists()
+            and 'name = "dynjax"' in pyproject.read_text())
+
+
+def find_checkout() -> Path:
+    """The source checkout whose benchmark scripts `dynjax reproduce` runs: $DYNJAX_CHECKOUT, else the checkout
+    dynjax is imported from (an editable install), else the current directory or one above it. An installed
+    wheel holds no benchmarks: then a ValueError says what to do."""
+    env = os.environ.get("DYNJAX_CHECKOUT")
+    if env:
+        if not is_checkout(Path(env)):
+            raise ValueError(f"DYNJAX_CHECKOUT: {env} is not a dynjax source checkout (no pyproject.toml naming "
+                             "dynjax beside benchmarks/rtrrl_table.py)")
+        return Path(env).resolve()
+    for path in (PACKAGE_PARENT, Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        if is_checkout(path):
+            return path
+    raise ValueError("dynjax reproduce runs the benchmark scripts of a source checkout of dynjax, which an "
+                     "installed package does not contain. Clone dynjax's repository, install it from there "
+                     "(pip install -e .) and run `dynjax reproduce` inside the checkout, or point "
+                     "DYNJAX_CHECKOUT at a checkout.")
+
+
+ROOT = PACKAGE_PARENT  # the checkout dynjax is imported from, when it is one (tests, README sync)
+RESULTS = ROOT / "benchmarks" / "results"
 
 
 class Table(NamedTuple):
@@ -58,10 +86,9 @@ def command(name: str, quick: bool = False, out: Path | None = None, extra: list
     if name not in TABLES:
         raise ValueError(f"name: unknown table {name!r}; one of {', '.join(TABLES)}")
     t = TABLES[name]
-    script = BENCHMARKS / t.script
-    if not script.exists():
-        raise ValueError(f"name: {script} not found; `dynjax reproduce` runs from a source checkout of dynjax")
-    out = Path(out) if out is not None else (Path("runs") / "reproduce-quick" if quick else RESULTS)
+    root = find_checkout()
+    script = root / "benchmarks" / t.script
+    out = Path(out) if out is not None else (Path("runs") / "reproduce-quick" if quick else root / "benchmarks" / "results")
     target = out / t.stem if t.dir_out else out / f"{t.stem}.md"
     return [sys.executable, str(script), *(["--quick"] if quick else []), "--out", str(target), *extra]
 
@@ -70,7 +97,8 @@ def run(name: str, quick: bool = False, out: Path | None = None, extra: list[str
     """Run the table's script (output streams through); its exit status."""
     cmd = command(name, quick, out, extra)
     Path(cmd[cmd.index("--out") + 1]).parent.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    root = str(find_checkout())
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     print("[dynjax] " + " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.run(cmd, env=env).returncode
 
@@ -102,8 +130,11 @@ def table_text(file: str, results: Path = RESULTS) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def sync_readme(readme_path: Path = ROOT / "README.md", results: Path = RESULTS) -> bool:
-    """Rewrite every marked block of the README from its results file; whether anything changed."""
+def sync_readme(readme_path: Path | None = None, results: Path | None = None) -> bool:
+    """Rewrite every marked block of the checkout's README from its results files; whether anything changed."""
+    root = find_checkout() if readme_path is None or results is None else None
+    readme_path = readme_path or root / "README.md"
+    results = results or root / "benchmarks" / "results"
     text = readme_path.read_text()
     new = README_BLOCK.sub(lambda m: m.group(1) + table_text(m["file"], results) + m.group(4), text)
     if new != text:
@@ -130,12 +161,12 @@ def main(argv: list[str]) -> int:
         for name, t in TABLES.items():
             print(f"{name:16s} {t.what}  (benchmarks/{t.script} -> benchmarks/results/{t.stem}.md)")
         return 0
-    if args.sync_readme:
-        print("README.md updated" if sync_readme() else "README.md already matches the results files")
-        return 0
-    if args.name is None:
+    if args.name is None and not args.sync_readme:
         p.error("name the table to reproduce (or --list)")
     try:
+        if args.sync_readme:
+            print("README.md updated" if sync_readme() else "README.md already matches the results files")
+            return 0
         return run(args.name, args.quick, args.out, extra)
     except ValueError as e:
         print(f"dynjax: error: {e}", file=sys.stderr)

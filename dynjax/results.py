@@ -1,7 +1,10 @@
 """Run directories: metrics.csv (configuration x seed x evaluation point), summaries, plots.
 
 Summaries are over seeds that never diverged: a seed whose parameters became non-finite is listed with the
-step it diverged at and is excluded from the medians, never averaged in.
+step it diverged at and is excluded from every statistic, never averaged in. The statistics are
+dynjax.stats's: per seed the final performance (mean of the last 10% of evaluations), the best evaluation
+excluding the untrained step 0, and the area under the learning curve; over seeds the median, IQR and IQM with
+a 95% bootstrap interval.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from dynjax.stats import CurveScores, aggregate, curve_scores
 
 METRIC_FIELDS = ("config", "seed", "step", "eval_return", "train_return", "diverged", "diverged_at")
 
@@ -67,6 +72,15 @@ def drop_metrics_after(path: Path, config_ids: Iterable[int], seed_ids: Iterable
         os.replace(tmp, path)
 
 
+def finished_learners(path: Path, step: int) -> set[tuple[int, int]]:
+    """The (config, seed) learners of metrics.csv that have a row at `step` (their last evaluation): finished,
+    whether or not their checkpoints are still there."""
+    if not path.exists():
+        return set()
+    with path.open(newline="") as f:
+        return {(int(r[0]), int(r[1])) for r in csv.reader(f) if r and r[0] != "config" and int(r[2]) == step}
+
+
 def read_metrics(path: Path, config: int | None = None) -> dict[str, np.ndarray]:
     """metrics.csv back as arrays of shape (learners, points), learners sorted by (config, seed); `config`
     selects one configuration. Points missing for a learner (other budgets in one sweep) are nan."""
@@ -88,22 +102,6 @@ def read_metrics(path: Path, config: int | None = None) -> dict[str, np.ndarray]
     return out
 
 
-def bootstrap_ci(x: np.ndarray, level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the mean of x (resampling seeds; fixed RNG: reproducible)."""
-    rng = np.random.default_rng(seed)
-    means = rng.choice(x, size=(n_boot, x.size), replace=True).mean(axis=1)
-    lo, hi = np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
-    return float(lo), float(hi)
-
-
-def _stats(x: np.ndarray) -> dict[str, Any]:
-    if x.size == 0:
-        return {"median": None, "q25": None, "q75": None, "iqr": None, "mean": None, "ci95": None, "n": 0}
-    q25, med, q75 = np.percentile(x, [25, 50, 75])
-    return {"median": float(med), "q25": float(q25), "q75": float(q75), "iqr": float(q75 - q25),
-            "mean": float(np.mean(x)), "ci95": list(bootstrap_ci(x)), "n": int(x.size)}
-
-
 def diverged_mask(metrics: Mapping[str, np.ndarray]) -> np.ndarray:
     """Learners that diverged at any point (flag set or a non-finite evaluation)."""
     ev = np.asarray(metrics["eval_return"], dtype=float)
@@ -111,15 +109,16 @@ def diverged_mask(metrics: Mapping[str, np.ndarray]) -> np.ndarray:
     return (np.asarray(metrics["diverged"]) == 1).any(axis=1) | (~np.isfinite(ev) & present).any(axis=1)
 
 
-def summarize(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Median / IQR / mean with 95% bootstrap CI of final and best evaluation return over the learners that
-    did not diverge; diverged learners are listed with the step they diverged at."""
-    ev = np.asarray(metrics["eval_return"], dtype=float)
+def summarize(metrics: Mapping[str, np.ndarray], metric: str = "eval_return") -> dict[str, Any]:
+    """Per-seed scores of the learners that did not diverge (dynjax.stats.curve_scores: final = mean of the
+    last 10% of evaluations, best excluding step 0, AUC) and their aggregates over seeds (median, IQR, IQM with
+    95% bootstrap CI); diverged learners are listed with the step they diverged at, never averaged in."""
+    ev = np.asarray(metrics[metric], dtype=float)
     steps = np.asarray(metrics["step"])
     seeds = np.asarray(metrics.get("seed", np.arange(ev.shape[0])))
     bad = diverged_mask(metrics)
     at = np.asarray(metrics.get("diverged_at", np.full(ev.shape, -1)))
-    ok = ev[~bad]
+    scores = curve_scores(ev[~bad], steps[~bad]) if (~bad).any() else CurveScores(*([np.zeros(0)] * 3))
 
     def where_bad(i: int) -> int:
         if (at[i] >= 0).any():
@@ -128,9 +127,12 @@ def summarize(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
 
     return {
         "seeds": int(ev.shape[0]),
-        "final_eval": _stats(ok[:, -1] if ok.size else ok),
-        "best_eval": _stats(np.nanmax(ok, axis=1) if ok.size else ok),
         "steps": int(steps.max()),
+        "evaluations": int(ev.shape[1]),
+        "final": aggregate(scores.final),
+        "best_excl_step0": aggregate(scores.best),
+        "auc": aggregate(scores.auc),
+        "per_seed": {"seed": seeds[~bad].tolist(), **{k: np.round(v, 6).tolist() for k, v in scores._asdict().items()}},
         "diverged": [{"seed": int(seeds[i]), "step": where_bad(i)} for i in np.flatnonzero(bad)],
     }
 
@@ -173,7 +175,7 @@ def plot_learning_curves(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]],
 
 
 def plot_final_vs(name: str, series: Mapping[str, Sequence[tuple[float, dict[str, Any]]]], path: Path) -> None:
-    """Median final evaluation return (IQR error bars) against one swept hyperparameter; one series per
+    """Median over seeds of the final evaluation return (mean of the last 10% of evaluations; IQR error bars) against one swept hyperparameter; one series per
     combination of the other swept values."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -186,7 +188,7 @@ def plot_final_vs(name: str, series: Mapping[str, Sequence[tuple[float, dict[str
         err = np.asarray([[p[1]["median"] - p[1]["q25"], p[1]["q75"] - p[1]["median"]] for p in pts]).T
         ax.errorbar(x, med, yerr=err, marker="o", capsize=3, label=label or None)
     ax.set_xlabel(name)
-    ax.set_ylabel("final evaluation return (median, IQR)")
+    ax.set_ylabel("final evaluation return\n(last 10% of evaluations; median, IQR)")
     if any(series):
         ax.legend(loc="best", fontsize="small")
     fig.tight_layout()

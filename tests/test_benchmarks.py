@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dynjax.results import read_metrics
+from dynjax.stats import aggregate, curve_scores, format_stats
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ.copy() | {"PYTHONPATH": str(ROOT)}  # the checkout, installed or not
 
@@ -21,9 +24,16 @@ def test_rtrrl_table_quick(tmp_path):
     run_script("rtrrl_table", "--quick", "--out", str(out), "--tasks", "MemoryChain-4", "--algos", "RTRRL-RFLO",
                "PPO CT-RNN (BPTT)")
     table = (tmp_path / "table.md").read_text()
-    assert "| MemoryChain-4 | RTRRL-RFLO | 20,000 |" in table and "| 1.0 |" in table
+    cell = out / "memorychain-4--rtrrl-rflo"
+    assert (cell / "plots" / "learning_curve.png").exists()
+    # the table's columns are the statistics of the cell's own per-seed curves (not the paper's column)
+    m = read_metrics(cell / "metrics.csv")
+    scores = curve_scores(m["eval_return"], m["step"])
+    row = next(r for r in table.splitlines() if r.startswith("| MemoryChain-4 | RTRRL-RFLO | 20,000 |"))
+    cols = [c.strip() for c in row.split("|")[1:-1]]
+    assert cols[3:6] == [format_stats(aggregate(x)) for x in (scores.final, scores.best, scores.auc)]
     assert "| MemoryChain-4 | PPO CT-RNN (BPTT) | 20,000 |" in table
-    assert (out / "memorychain-4--rtrrl-rflo" / "plots" / "learning_curve.png").exists()
+    assert "| MemoryChain-4 | RTRRL-RFLO = PPO CT-RNN (BPTT) | RTRRL-RFLO" in table and "(p = " in table
 
 
 def test_throughput_quick(tmp_path):

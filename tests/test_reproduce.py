@@ -30,3 +30,23 @@ def test_unknown_table_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", "table-9"])
     assert "invalid choice: 'table-9'" in capsys.readouterr().err
+
+
+def test_outside_a_checkout_it_says_what_to_do(tmp_path, monkeypatch, capsys):
+    """As from an installed wheel: no benchmarks beside the package, none in or above the working directory."""
+    import dynjax.reproduce as reproduce
+
+    monkeypatch.setattr(reproduce, "PACKAGE_PARENT", tmp_path / "site-packages")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DYNJAX_CHECKOUT", raising=False)
+    assert main(["reproduce", "rtrrl", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "source checkout" in err and "pip install -e ." in err and "DYNJAX_CHECKOUT" in err
+    assert main(["reproduce", "--list"]) == 0  # listing needs no checkout
+    # inside a checkout (here: the one the tests run from, named by DYNJAX_CHECKOUT) it works again
+    monkeypatch.setenv("DYNJAX_CHECKOUT", str(reproduce.ROOT))
+    cmd = command("rtrrl", quick=True, out=tmp_path)
+    assert cmd[1] == str(reproduce.ROOT / "benchmarks" / "rtrrl_table.py")
+    monkeypatch.setenv("DYNJAX_CHECKOUT", str(tmp_path))
+    assert main(["reproduce", "rtrrl", "--quick"]) == 2
+    assert "not a dynjax source checkout" in capsys.readouterr().err

@@ -54,8 +54,10 @@ def test_sweep_equals_single_runs(tmp_path):
         np.testing.assert_allclose(m["eval_return"][i], np.asarray(single.eval_return), rtol=1e-5)
     summary = json.loads((out / "summary.json").read_text())
     assert [c["hparams"] for c in summary["configs"]] == [{"lr_actor": 1e-3}, {"lr_actor": 3e-3}]
-    assert all(c["final_eval"]["ci95"][0] <= c["final_eval"]["mean"] <= c["final_eval"]["ci95"][1]
-               for c in summary["configs"])
+    for c, cid in zip(summary["configs"], (0, 1)):
+        curves = m["eval_return"][m["config"] == cid]
+        np.testing.assert_allclose(sorted(c["per_seed"]["final"]), sorted(curves[:, -1]), rtol=1e-5)
+        assert c["final"]["n"] == 2 and c["final"]["iqm_ci95"][0] <= c["final"]["iqm"] <= c["final"]["iqm_ci95"][1]
     assert (out / "plots" / "learning_curve.png").exists() and (out / "plots" / "final_vs_lr_actor.png").exists()
 
 
@@ -83,6 +85,27 @@ def test_rd_ppo_sweep_resumes_to_identical_results(tmp_path):
     assert m["eval_return"].shape == (4, 5) and list(m["config"]) == [0, 0, 1, 1]
 
 
+def test_finished_run_is_reused_from_its_metrics_without_checkpoints(tmp_path):
+    """A finished run copied without its checkpoints (as benchmark results are committed) is summarised again,
+    not retrained; a run with a learner missing its last evaluation trains that batch again."""
+    import shutil
+
+    spec = tiny_spec()
+    out = tmp_path / "s"
+    run_sweep(spec, out, log=quiet)
+    before = metrics_table(out)
+    shutil.rmtree(out / "checkpoints")
+    summary = run_sweep(spec, out, log=quiet)
+    assert metrics_table(out) == before and summary["final"]["n"] == 2
+    record = json.loads((out / "config.json").read_text())
+    assert [i["seed_steps_trained"] for i in record["invocations"]] == [800, 0]
+    rows = before.splitlines()
+    (out / "metrics.csv").write_text("\n".join(r for r in rows if not r.startswith("0,1,400,")) + "\n")
+    run_sweep(spec, out, log=quiet)
+    assert metrics_table(out) == before
+    assert json.loads((out / "config.json").read_text())["invocations"][-1]["seed_steps_trained"] == 800
+
+
 def test_seed_batches_equal_one_batch(tmp_path):
     spec = tiny_spec(seeds=4)
     run_sweep(spec, tmp_path / "one", log=quiet)
@@ -103,7 +126,7 @@ def test_diverging_learner_is_frozen_flagged_and_isolated(tmp_path):
     summary = json.loads((tmp_path / "mixed" / "summary.json").read_text())
     div = summary["configs"][1]["diverged"]
     assert len(div) == 2 and all(0 < d["step"] <= 100 for d in div)
-    assert summary["configs"][1]["final_eval"]["n"] == 0 and summary["configs"][0]["final_eval"]["n"] == 2
+    assert summary["configs"][1]["final"]["n"] == 0 and summary["configs"][0]["final"]["n"] == 2
 
 
 def test_bad_specs_are_clear_errors(tmp_path):

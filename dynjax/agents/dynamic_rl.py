@@ -42,7 +42,7 @@ from dynjax.agents.base import (EvalMetrics, episode_returns, evaluation, freeze
 from dynjax.analysis.closed_loop import ClosedLoop, closed_loop_lyapunov, loop_start, loop_transition
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.cells.mtrnn import LeakyLayer, MTRNNParams, MTRNNState, MTRNNTaus, mtrnn_init, mtrnn_step, mtrnn_zero_state
-from dynjax.config import check_choice, check_finite, check_positive_int
+from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
 from dynjax.envs.change import swap_from
 from dynjax.rules.rflo import rflo
@@ -104,33 +104,40 @@ class DynamicRLConfig:
     exponent_segments: int = 100  # segments (K)
     hparams: DynamicRLHParams = DynamicRLHParams()
 
+    @property
+    def eval_unit(self) -> int:
+        """eval_every is a whole number of critic windows."""
+        return self.critic_window
+
     def validate(self) -> EnvSpec:
-        for name in ("n_lower", "n_upper", "critic_hidden", "critic_window", "total_steps", "eval_every",
-                     "eval_episodes", "exponent_steps", "exponent_segments"):
-            check_positive_int(name, getattr(self, name))
-        check_choice("td_transform", self.td_transform, TD_TRANSFORMS)
-        check_choice("critic", self.critic, ("bptt", "rflo"))
-        if self.eval_every % self.critic_window:
-            raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of critic_window ({self.critic_window})")
-        if self.total_steps % self.eval_every:
-            raise ValueError(f"total_steps ({self.total_steps}) must be a multiple of eval_every ({self.eval_every})")
-        hp = self.hparams
-        for name in ("tau_lower", "tau_upper", "tau_output"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=1.0)
-        for name in ("radius", "s_th", "eta_sal", "eta_srl", "eta_reg", "lr_critic", "eta_raise"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0)
-        for name in ("beta_s", "lambda_s", "discount", "lambda_critic", "beta_v"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
-        check_finite("hparams.u_max", hp.u_max, low=0.0, low_open=True)
-        check_finite("hparams.d0", hp.d0, low=0.0, low_open=True)
-        check_finite("hparams.v_floor", hp.v_floor)
-        check_finite("hparams.swap_at", hp.swap_at, low=0.0)
-        spec = make_env(self.env_id, dict(self.env_args), self.obs_mask)
-        if spec.discrete:
-            raise ValueError(f"env_id: Dynamic RL's actor outputs continuous actions; {self.env_id} is discrete")
-        if spec.n_actions != 2 and jnp.any(jnp.asarray(hp.swap_at) > 0):
-            raise ValueError(f"hparams.swap_at: the channel swap needs 2 action dimensions; {self.env_id} has "
-                             f"{spec.n_actions}")
+        """Check every field (one ValueError naming every invalid one) and build the environment spec."""
+        with FieldErrors() as errors:
+            for name in ("n_lower", "n_upper", "critic_hidden", "critic_window", "total_steps", "eval_every",
+                         "eval_episodes", "exponent_steps", "exponent_segments"):
+                errors.check(check_positive_int, name, getattr(self, name))
+            errors.check(check_choice, "td_transform", self.td_transform, TD_TRANSFORMS)
+            errors.check(check_choice, "critic", self.critic, ("bptt", "rflo"))
+            errors.check(check_multiple, "eval_every", self.eval_every, "critic_window", self.critic_window)
+            errors.check(check_multiple, "total_steps", self.total_steps, "critic_window", self.critic_window)
+            errors.check(check_divides, self.total_steps, self.eval_every)
+            hp = self.hparams
+            for name in ("tau_lower", "tau_upper", "tau_output"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=1.0)
+            for name in ("radius", "s_th", "eta_sal", "eta_srl", "eta_reg", "lr_critic", "eta_raise"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0)
+            for name in ("beta_s", "lambda_s", "discount", "lambda_critic", "beta_v"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
+            errors.check(check_finite, "hparams.u_max", hp.u_max, low=0.0, low_open=True)
+            errors.check(check_finite, "hparams.d0", hp.d0, low=0.0, low_open=True)
+            errors.check(check_finite, "hparams.v_floor", hp.v_floor)
+            errors.check(check_finite, "hparams.swap_at", hp.swap_at, low=0.0)
+            spec = errors.check(make_env, self.env_id, dict(self.env_args), self.obs_mask)
+            if spec is not None:
+                errors.require(not spec.discrete, f"env_id: Dynamic RL's actor outputs continuous actions; "
+                                                  f"{self.env_id} is discrete")
+                errors.require(spec.n_actions == 2 or not jnp.any(jnp.asarray(hp.swap_at) > 0),
+                               f"hparams.swap_at: the channel swap needs 2 action dimensions; {self.env_id} has "
+                               f"{spec.n_actions}")
         return spec
 
 

@@ -35,7 +35,7 @@ from dynjax.agents.base import (ClosedLoop, EvalMetrics, env_action, episode_ret
                                 mean_or_nan, whole_run)
 from dynjax.cells import CELLS
 from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readout, rd_step
-from dynjax.config import check_choice, check_finite, check_positive_int
+from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
 from dynjax.envs.change import swap_from
 from dynjax.heads import Policy, categorical, diag_gaussian
@@ -113,40 +113,43 @@ class PPOConfig:
     def steps_per_update(self) -> int:
         return self.num_envs * self.num_steps
 
+    @property
+    def eval_unit(self) -> int:
+        """eval_every is a whole number of updates."""
+        return self.steps_per_update
+
     def validate(self) -> EnvSpec:
-        """Check every field (raising a ValueError naming it) and build the environment spec."""
-        for name in ("hidden_size", "num_envs", "num_steps", "update_epochs", "num_minibatches", "total_steps",
-                     "eval_every", "eval_episodes"):
-            check_positive_int(name, getattr(self, name))
-        if isinstance(self.head_hidden, bool) or not isinstance(self.head_hidden, int) or self.head_hidden < 0:
-            raise ValueError(f"head_hidden: must be a non-negative integer, got {self.head_hidden!r}")
-        check_choice("cell", self.cell, CELL_CHOICES)
-        check_choice("log_std", self.log_std, ("param", "head"))
-        if self.num_envs % self.num_minibatches:
-            raise ValueError(f"num_minibatches ({self.num_minibatches}) must divide num_envs ({self.num_envs}): "
-                             "a minibatch is a set of whole environment sequences")
-        if self.eval_every % self.steps_per_update:
-            raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of num_envs x num_steps "
-                             f"({self.steps_per_update})")
-        if self.total_steps % self.eval_every:
-            raise ValueError(f"total_steps ({self.total_steps}) must be a multiple of eval_every ({self.eval_every})")
-        hp = self.hparams
-        for name in ("lr", "clip_eps", "max_grad_norm", "reward_scale", "dt", "tau_init_low", "tau_init_high", "rd_dt", "rd_bound",
-                     "rd_eps"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, low_open=True)
-        for name in ("discount", "gae_lambda", "anneal_lr", "beta"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
-        for name in ("ent_coef", "vf_coef", "gain", "gamma", "D_a", "D_h", "rho_a", "rho_h", "mu_a", "mu_h",
-                     "rd_init_noise"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0)
-        check_finite("hparams.init_log_std", hp.init_log_std)
-        check_finite("hparams.swap_at", hp.swap_at, low=0.0)
-        for name in ("tau_lower", "tau_upper"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=1.0)
-        spec = make_env(self.env_id, dict(self.env_args), self.obs_mask)
-        if self.guide and not spec.discrete:
-            raise ValueError(f"guide: reaction-diffusion guidance blends into logits and needs discrete actions; "
-                             f"{self.env_id} has continuous actions")
+        """Check every field (one ValueError naming every invalid one) and build the environment spec."""
+        with FieldErrors() as errors:
+            for name in ("hidden_size", "num_envs", "num_steps", "update_epochs", "num_minibatches", "total_steps",
+                         "eval_every", "eval_episodes"):
+                errors.check(check_positive_int, name, getattr(self, name))
+            errors.require(not isinstance(self.head_hidden, bool) and isinstance(self.head_hidden, int)
+                           and self.head_hidden >= 0,
+                           f"head_hidden: must be a non-negative integer, got {self.head_hidden!r}")
+            errors.check(check_choice, "cell", self.cell, CELL_CHOICES)
+            errors.check(check_choice, "log_std", self.log_std, ("param", "head"))
+            errors.check(check_multiple, "num_envs", self.num_envs, "num_minibatches", self.num_minibatches)
+            errors.check(check_multiple, "eval_every", self.eval_every, "num_envs x num_steps", self.steps_per_update)
+            errors.check(check_multiple, "total_steps", self.total_steps, "num_envs x num_steps", self.steps_per_update)
+            errors.check(check_divides, self.total_steps, self.eval_every)
+            hp = self.hparams
+            for name in ("lr", "clip_eps", "max_grad_norm", "reward_scale", "dt", "tau_init_low", "tau_init_high",
+                         "rd_dt", "rd_bound", "rd_eps"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0, low_open=True)
+            for name in ("discount", "gae_lambda", "anneal_lr", "beta"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
+            for name in ("ent_coef", "vf_coef", "gain", "gamma", "D_a", "D_h", "rho_a", "rho_h", "mu_a", "mu_h",
+                         "rd_init_noise"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0)
+            errors.check(check_finite, "hparams.init_log_std", hp.init_log_std)
+            errors.check(check_finite, "hparams.swap_at", hp.swap_at, low=0.0)
+            for name in ("tau_lower", "tau_upper"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=1.0)
+            spec = errors.check(make_env, self.env_id, dict(self.env_args), self.obs_mask)
+            errors.require(spec is None or not self.guide or spec.discrete,
+                           f"guide: reaction-diffusion guidance blends into logits and needs discrete actions; "
+                           f"{self.env_id} has continuous actions")
         return spec
 
 

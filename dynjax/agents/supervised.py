@@ -17,7 +17,7 @@ at the first decision step).
 """
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +26,7 @@ import optax
 from dynjax.agents.base import (ClosedLoop, EvalMetrics, episode_returns, evaluation, freeze_diverged,
                                 loop_episode_fns, whole_run)
 from dynjax.cells import CELLS
-from dynjax.config import check_choice, check_finite, check_positive_int
+from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
 from dynjax.envs.decision import DECISION_ENVS, Trial, make_dataset
 
@@ -59,21 +59,24 @@ class SLConfig:
     eval_greedy: bool = True
     hparams: SLHParams = SLHParams()
 
+    eval_unit: ClassVar[int] = 1  # eval_every may be any whole number of updates
+
     def validate(self) -> EnvSpec:
-        for name in ("hidden_size", "batch_size", "total_steps", "eval_every", "eval_episodes"):
-            check_positive_int(name, getattr(self, name))
-        check_choice("cell", self.cell, SL_CELLS)
-        check_choice("loss_on", self.loss_on, ("all", "choice"))
-        if self.env_id not in DECISION_ENVS:
-            raise ValueError(f"env_id: supervised training needs a task with known answers, one of "
-                             f"{', '.join(DECISION_ENVS)}; got {self.env_id!r}")
-        if self.total_steps % self.eval_every:
-            raise ValueError(f"total_steps ({self.total_steps}) must be a multiple of eval_every ({self.eval_every})")
-        hp = self.hparams
-        for name in ("lr", "max_grad_norm", "dt", "tau_init_low", "tau_init_high"):
-            check_finite(f"hparams.{name}", getattr(hp, name), low=0.0, low_open=True)
-        check_finite("hparams.gain", hp.gain, low=0.0)
-        return make_env(self.env_id, dict(self.env_args))
+        """Check every field (one ValueError naming every invalid one) and build the task's spec."""
+        with FieldErrors() as errors:
+            for name in ("hidden_size", "batch_size", "total_steps", "eval_every", "eval_episodes"):
+                errors.check(check_positive_int, name, getattr(self, name))
+            errors.check(check_choice, "cell", self.cell, SL_CELLS)
+            errors.check(check_choice, "loss_on", self.loss_on, ("all", "choice"))
+            errors.require(self.env_id in DECISION_ENVS, f"env_id: supervised training needs a task with known "
+                                                         f"answers, one of {', '.join(DECISION_ENVS)}; got {self.env_id!r}")
+            errors.check(check_divides, self.total_steps, self.eval_every)
+            hp = self.hparams
+            for name in ("lr", "max_grad_norm", "dt", "tau_init_low", "tau_init_high"):
+                errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0, low_open=True)
+            errors.check(check_finite, "hparams.gain", hp.gain, low=0.0)
+            spec = errors.check(make_env, self.env_id, dict(self.env_args)) if self.env_id in DECISION_ENVS else None
+        return spec
 
 
 class SLParams(NamedTuple):

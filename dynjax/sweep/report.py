@@ -1,7 +1,9 @@
 """The results of a sweep: summary.json, summary.md (a table per configuration) and plots.
 
-Per configuration, over its non-diverged seeds: median, IQR, and mean with a 95% percentile-bootstrap
-confidence interval of the final and of the best evaluation return (dynjax.results.summarize). Plots:
+Per configuration, over its non-diverged seeds (dynjax.results.summarize, dynjax.stats): the final
+performance (mean of the last 10% of evaluations), the best evaluation excluding step 0 and the area under the
+learning curve, each as IQM with a 95% bootstrap interval and median [IQR]; the per-seed values are kept in
+summary.json. Plots:
 learning curves of every configuration (median, IQR band) and, for each swept name with more than one value,
 the median final return against that value.
 """
@@ -15,13 +17,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from dynjax.results import atomic_write_text, plot_final_vs, plot_learning_curves, summarize, write_json
+from dynjax.stats import format_stats
 
-
-def _fmt(st: Mapping[str, Any]) -> str:
-    if st["median"] is None:
-        return "n/a"
-    lo, hi = st["ci95"]
-    return f"{st['median']:.4g} [{st['q25']:.4g}, {st['q75']:.4g}]; {st['mean']:.4g} ({lo:.4g}, {hi:.4g})"
+SCORES = ("final", "best_excl_step0", "auc")  # the per-seed scores of dynjax.results.summarize
 
 
 def write_report(out: Path, metrics: Mapping[str, np.ndarray], grid: Sequence[Mapping[str, Any]],
@@ -39,14 +37,16 @@ def write_report(out: Path, metrics: Mapping[str, np.ndarray], grid: Sequence[Ma
         curves.append((g["label"], m))
     summary: dict[str, Any] = {"configs": rows, "timing": dict(timing)}
     if len(rows) == 1:  # a single run: its numbers at the top level too
-        summary |= {k: rows[0][k] for k in ("final_eval", "best_eval", "diverged", "seeds", "steps")}
+        summary |= {k: rows[0][k] for k in SCORES + ("per_seed", "diverged", "seeds", "steps", "evaluations")}
     write_json(out / "summary.json", summary)
 
-    lines = ["| config | seeds | final eval: median [IQR]; mean (95% CI) | best eval: median [IQR]; mean (95% CI) "
-             "| diverged |", "|---|---|---|---|---|"]
+    lines = ["Evaluation return per seed: final = mean of the last 10% of evaluations, best = best evaluation "
+             "excluding the untrained step 0, AUC = mean return over training (area under the learning curve). Each "
+             "cell: IQM (95% bootstrap CI) · median [q25, q75] over the seeds that did not diverge.", "",
+             "| config | seeds | final | best (excl. step 0) | AUC | diverged |", "|---|---|---|---|---|---|"]
     for r in rows:
         div = ", ".join(f"seed {d['seed']} at {d['step']}" for d in r["diverged"]) or "0"
-        lines.append(f"| {r['label']} | {r['seeds']} | {_fmt(r['final_eval'])} | {_fmt(r['best_eval'])} | {div} |")
+        lines.append(f"| {r['label']} | {r['seeds']} | " + " | ".join(format_stats(r[k]) for k in SCORES) + f" | {div} |")
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
 
     plot_learning_curves(curves, out / "plots" / "learning_curve.png", out.name)
@@ -59,7 +59,7 @@ def write_report(out: Path, metrics: Mapping[str, np.ndarray], grid: Sequence[Ma
             if not isinstance(x, (int, float)) or isinstance(x, bool):
                 break  # non-numeric axis (env id, rule): the table says it, no plot
             rest = " ".join(f"{k}={v}" for k, v in values.items() if k != name)
-            series[rest].append((float(x), r["final_eval"]))
+            series[rest].append((float(x), r["final"]))
         else:
             if len({x for pts in series.values() for x, _ in pts}) > 1:
                 plot_final_vs(name, series, out / "plots" / f"final_vs_{name}.png")

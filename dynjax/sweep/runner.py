@@ -36,7 +36,8 @@ from dynjax import START
 from dynjax.agents import ALGORITHMS
 from dynjax.batching import auto_block, state_bytes
 from dynjax.config import check_positive_int
-from dynjax.results import append_metrics, drop_metrics_after, read_metrics, write_json
+from dynjax import run_record
+from dynjax.results import append_metrics, drop_metrics_after, finished_learners, read_metrics, write_json
 from dynjax.sweep.devices import abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
 from dynjax.sweep.report import write_report
 from dynjax.sweep.spec import Program, SweepSpec, config_label, resolve
@@ -93,7 +94,7 @@ def _prepare(out: Path, record: dict[str, Any]) -> None:
 def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_per_batch: int | None = None,
               memory_budget_bytes: int | None = None, seed_block: int | None = None, log: Log = _stderr,
               checkpoint_every_s: float = 10.0, snapshot_every: int | None = None,
-              stop_after_chunks: int | None = None) -> dict[str, Any]:
+              stop_after_chunks: int | None = None, command: list[str] | None = None) -> dict[str, Any]:
     """Run (or resume) a sweep into `out`; returns the summary (also written to summary.json).
 
     Metrics are appended after every chunk; a checkpoint is saved after a chunk once `checkpoint_every_s`
@@ -102,7 +103,8 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
 
     snapshot_every: keep the complete learner state of every `snapshot_every`-th evaluation point (a multiple
     of chunk_evals) for analysis (dynjax.sweep.snapshots, `dynjax analyse`).
-    stop_after_chunks: leave after that many chunks of this invocation (an interruption, for tests)."""
+    stop_after_chunks: leave after that many chunks of this invocation (an interruption, for tests).
+    command: the command line config.json records for this invocation (default sys.argv)."""
     programs = resolve(spec)  # every config validated before anything compiles
     check_positive_int("chunk_evals", chunk_evals)
     if snapshot_every is not None:
@@ -122,6 +124,32 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
              "hparams": combo} for p in programs for cid, combo in zip(p.config_ids, p.hparams)]
     record = {"spec": spec.to_json(), "chunk_evals": chunk_evals, "grid": grid}
     _prepare(out, record | ({"snapshot_every": snapshot_every} if snapshot_every else {}))
+    if jax.process_index() == 0:
+        run_log = run_record.start(out, run_record.resolved_configs(programs, {g["config"]: g["label"] for g in grid}),
+                                   command)
+        warning = run_record.version_warning(run_log)
+        if warning:
+            log(warning)
+    try:
+        summary, trained = _run_programs(spec, out, programs, grid, chunk_evals=chunk_evals,
+                                max_learners_per_batch=max_learners_per_batch, memory_budget_bytes=memory_budget_bytes,
+                                seed_block=seed_block, log=log, checkpoint_every_s=checkpoint_every_s,
+                                snapshot_every=snapshot_every, stop_after_chunks=stop_after_chunks)
+    except BaseException as e:
+        if jax.process_index() == 0:
+            run_record.finish(out, run_log, "interrupted" if isinstance(e, KeyboardInterrupt) else f"failed: {e!r}")
+        raise
+    if jax.process_index() == 0:
+        run_record.finish(out, run_log, "finished" if summary else "stopped", trained)
+    return summary
+
+
+def _run_programs(spec: SweepSpec, out: Path, programs: list[Program], grid: list[dict[str, Any]], *,
+                  chunk_evals: int, max_learners_per_batch: int | None, memory_budget_bytes: int | None,
+                  seed_block: int | None, log: Log, checkpoint_every_s: float, snapshot_every: int | None,
+                  stop_after_chunks: int | None) -> tuple[dict[str, Any], int]:
+    """The body of run_sweep, once `out` holds the sweep's records: every batch of every program, then the
+    report ({} when stopped early); with the seed-steps this call trained."""
     snapshot_period = snapshot_every // chunk_evals if snapshot_every else None
     is_writer = jax.process_index() == 0
     mesh = learner_mesh()
@@ -130,7 +158,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     chunks_left = stop_after_chunks
 
     total_work = sum(len(p.config_ids) * spec.seeds * p.config.total_steps for p in programs)
-    done_work, t_run = 0, time.perf_counter()
+    done_work, trained, t_run = 0, 0, time.perf_counter()
     timing = {"compute_s": 0.0, "io_s": 0.0}  # chunk programs vs metrics + checkpoints between them
     for program in programs:
         # Agents that need float64 (Dynamic RL: its exploration exponent) are traced, run and checkpointed under it.
@@ -143,6 +171,12 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
             limit = _learners_per_batch(per_learner, max_learners_per_batch, memory_budget_bytes)
             for batch in _batches(program, spec, limit, n_dev):
                 n_real = len(batch.seeds)
+                if finished_learners(metrics_path, program.config.total_steps) >= set(
+                        zip(batch.config_ids.tolist(), batch.seeds.tolist())):
+                    log(f"[dynjax] program {program.index} batch {batch.index}: finished (metrics.csv holds every "
+                        "learner's last evaluation)")
+                    done_work += n_real * program.config.total_steps
+                    continue
                 n = padded_count(n_real, mesh)
                 pad = lambda a: np.concatenate([a, np.repeat(a[:1], n - n_real, axis=0)])  # noqa: E731
                 block = seed_block or auto_block(per_learner, n // n_dev)
@@ -207,7 +241,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                         if chunks_left <= 0:
                             ckpt.close()
                             log("[dynjax] stopped early (stop_after_chunks); run the same command to resume")
-                            return {}
+                            return {}, trained
                         chunks_left -= 1
                     t0 = time.perf_counter()
                     state, m = compiled(state)
@@ -222,6 +256,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
                     timing["compute_s"] += t1 - t0
                     timing["io_s"] += time.perf_counter() - t1
                     work_batch += n_real * steps_per_chunk
+                    trained += n_real * steps_per_chunk
                     done_work += n_real * steps_per_chunk
                     elapsed = time.perf_counter() - t_batch
                     rate = work_batch / max(elapsed, 1e-9)
@@ -236,7 +271,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     if is_writer:
         summary = write_report(out, read_metrics(metrics_path), grid,
                                timing=timing | {"wall_s": time.perf_counter() - t_run})
-    return summary
+    return summary, trained
 
 
 def _rows(m: Any, n_real: int, add_axis: bool = False) -> dict[str, np.ndarray]:

@@ -21,9 +21,9 @@ A spec is a TOML file (parsed with the standard library's tomllib):
     out = "runs/gain-sweep"        # optional; the command line's --out wins
     [config]                       # static fields of the base configuration (e.g. RTRRLConfig, PPOConfig)
     env_id = "CartPole-v1"
-    obs_mask = "even"
+    obs_mask = "even"              # positions only (default: the whole observation)
     total_steps = 300000
-    eval_every = 10000
+    eval_every = 10000             # optional: by default the algorithm's cadence, or the nearest dividing total_steps
     [env_args]                     # environment parameters / constructor arguments
     [hparams]                      # base numeric hyperparameters (e.g. RTRRLHParams, PPOHParams)
     lr_rnn = 1e-3
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from dynjax.agents import ALGORITHMS, Algorithm, hparams_class
-from dynjax.config import check_positive_int
+from dynjax.config import check_positive_int, default_eval_every
 
 
 def static_field_types(algo: Algorithm) -> dict[str, tuple[type, ...]]:
@@ -202,10 +202,13 @@ def resolve(spec: SweepSpec) -> list[Program]:
         if isinstance(fields.get("obs_mask"), list):
             fields["obs_mask"] = tuple(fields["obs_mask"])
         config = algo.config_cls(**fields, env_args=tuple(sorted(env_args.items())), hparams=base_hp)
-        for combo in hp_combos:  # every configuration's numbers are checked, not only the base's
-            algo.config_cls(**fields, env_args=config.env_args, hparams=base_hp._replace(
-                **{k: float(v) for k, v in combo.items()})).validate()
+        if "eval_every" not in fields:  # not chosen: evaluate at the default cadence, or the nearest that fits
+            config = dataclasses.replace(config, eval_every=default_eval_every(
+                config.total_steps, config.eval_every, config.eval_unit))
         config.validate()
+        for combo in hp_combos:  # every configuration's numbers are checked, not only the base's
+            if combo:
+                dataclasses.replace(config, hparams=base_hp._replace(**{k: float(v) for k, v in combo.items()})).validate()
         ids = list(range(next_id, next_id + len(hp_combos)))
         next_id += len(hp_combos)
         programs.append(Program(len(programs), config, static, [{k: float(v) for k, v in c.items()} for c in hp_combos], ids))
