@@ -17,8 +17,6 @@ of improvement P(X > Y) + P(X = Y) / 2. Checkpoints of one network are never poo
 these functions has one entry per independent learner.
 """
 
-from __future__ import annotations
-
 import math
 from typing import Any, NamedTuple, Sequence
 
