@@ -12,18 +12,29 @@ runs, per task, S seeds (vmapped, one program per agent) of:
     PPO-MTRNN (BPTT)         dynjax train ppo-rnn --preset dynamic-rl (the same MTRNN, linear heads, Gaussian noise)
 
 and, for the output swap (on the tasks in --swap-tasks, slider-crank by default: the swap needs a learned
-skill to disrupt), Dynamic RL and PPO-MTRNN with twice the budget and hparams.swap_at at its middle. The
+skill to disrupt), Dynamic RL and PPO-MTRNN with hparams.swap_at in the middle of their budget (--swap-steps
+before and as many after the swap; by default half the other cells' budget each, so the same in all). The
 ablations run on --ablation-tasks (slider-crank by default, where Dynamic RL learns within the budget).
 
-Reported (benchmarks/results/dynamic_rl_table.md, figures in benchmarks/results/dynamic_rl/):
-success rate at the end (share of 10 deterministic / sampled evaluation episodes that complete the task;
-median [IQR] over seeds), the steps until the first evaluation with any success and with >= 50% success,
-the recovery after the swap (steps after swap_at until the evaluation success is back to 80% of its mean over
-the last two pre-swap evaluations; seeds with no pre-swap success are not counted), the exploration exponent
-and the fraction of saturated outputs over training (plots), and the throughput of Dynamic RL's 300-neuron
-actor in seed-steps/s beside RTRRL (32-unit CT-RNN, RFLO) and PPO-MTRNN.
+Reported (benchmarks/results/dynamic_rl_table.md, figures in benchmarks/results/dynamic_rl/): per seed, then
+over the seeds that did not diverge as IQM (95% bootstrap CI) · median [q25, q75] (dynjax.stats):
+- success (the share of 10 evaluation episodes that complete the task; Dynamic RL acts deterministically, PPO
+  samples): final success = mean of the last 10% of the evaluations after step 0; the steps until the first
+  evaluation after step 0 with any success and with >= 50% success (over the seeds that reach it, counted);
+- evaluation return: final (last 10%), best excluding the untrained step 0, and the area under the learning
+  curve (AUC: the mean return over training);
+- Dynamic RL variants: the exploration exponent at step 0 and final (last 10%), the final fraction of
+  saturated outputs (their curves are plotted too);
+- output swap: success before the swap (mean of the last two evaluations before swap_at; the evaluation at
+  swap_at already acts swapped), final success, and the recovery: steps from swap_at until an evaluation's
+  success is back to 80% of the pre-swap level (seeds with no pre-swap success are not counted);
+- comparisons, seeds as the unit: every variant against Dynamic RL on the same task, and the two swap cells:
+  two-sided Mann-Whitney U test (p, not corrected for the number of comparisons) and the probability of
+  improvement P(A > B) (dynjax.stats.compare);
+- the throughput of Dynamic RL's 300-neuron actor in seed-steps/s beside RTRRL (32-unit CT-RNN, RFLO) and
+  PPO-MTRNN (--keep-throughput copies the rows of the existing table instead of measuring again).
 
-    python benchmarks/dynamic_rl_table.py                 # 16 seeds x 128k steps per cell (swap: 256k)
+    python benchmarks/dynamic_rl_table.py                 # 16 seeds x 128k steps per cell (swap: 64k + 64k)
     python benchmarks/dynamic_rl_table.py --quick --tasks slider-crank   # tiny nets, 2 seeds: pipeline check only
 """
 
@@ -37,9 +48,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from common import quartiles, run_cell, slug
+from common import run_cell, slug
 from dynjax.agents import ALGORITHMS
 from dynjax.results import diverged_mask, plot_learning_curves, read_metrics
+from dynjax.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
 from dynjax.sweep import resolve, spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,6 +64,12 @@ AGENTS = {  # label -> (algorithm, preset, config fields, hparams)
 }
 SWAP_AGENTS = ("Dynamic RL", "PPO-MTRNN (BPTT)")
 ABLATIONS = ("Dynamic RL, no SAL", "Dynamic RL, radius 1.5")
+RETURNS = ("final return", "best return", "return AUC")
+EXPLORATION = ("exponent at step 0", "final exponent", "final saturation")
+REFERENCE = "Dynamic RL"  # every other agent on a task is compared with it
+COMPARED = ("final success", "final return", "return AUC", "final exponent")
+SWAP_COMPARED = ("success before swap", "final success", "recovered")
+THROUGHPUT = "## Throughput (this machine, steady state, evaluation excluded)"
 # --quick: small networks and short exponent runs, so the pipeline check compiles and runs in seconds
 QUICK_FIELDS = {"dynamic-rl": dict(n_lower=12, n_upper=6, critic_hidden=8, exponent_segments=5),
                 "ppo-rnn": dict(hidden_size=18), "rtrrl": {}}
@@ -66,6 +84,8 @@ def budget(algo: str, steps: int, n_evals: int) -> tuple[int, int]:
 
 def cell(task: str, label: str, seeds: int, steps: int, n_evals: int, root: Path, quick: bool,
          swap: bool = False) -> dict:
+    """Run (or reuse, when finished) one agent's cell; its metrics, those of the seeds that did not diverge
+    ("ok"), the count of diverged seeds and the swap step (None without a swap)."""
     algo, preset, fields, hparams = AGENTS[label]
     total, every = budget(algo, steps, n_evals)
     config = dict(fields, **(QUICK_FIELDS[algo] if quick else {}), env_id=task,
@@ -77,28 +97,71 @@ def cell(task: str, label: str, seeds: int, steps: int, n_evals: int, root: Path
     run_cell(spec, out)
     m = read_metrics(out / "metrics.csv")
     bad = diverged_mask(m)
-    return {"metrics": m, "ok": {k: (v[~bad] if np.ndim(v) == 2 else v) for k, v in m.items()}, "diverged": int(bad.sum()),
-            "swap_at": total if swap else None, "wall_s": time.perf_counter() - t0}
+    return {"metrics": m, "ok": {k: (v[~bad] if np.ndim(v) == 2 else v) for k, v in m.items()},
+            "diverged": int(bad.sum()), "swap_at": total if swap else None, "wall_s": time.perf_counter() - t0}
 
 
 def first_step(success: np.ndarray, steps: np.ndarray, level: float) -> np.ndarray:
-    """Per seed: the first evaluation step with success >= level (> 0 for level 0); nan if never."""
-    hit = success > 0 if level == 0 else success >= level
-    return np.where(hit.any(axis=1), steps[np.argmax(hit, axis=1)], np.nan)
+    """Per seed: the first evaluation step after step 0 with success >= level (> 0 for level 0); nan if never."""
+    hit = (success > 0 if level == 0 else success >= level)[:, 1:]
+    return np.where(hit.any(axis=1), steps[1:][np.argmax(hit, axis=1)], np.nan)
 
 
-def recovery(success: np.ndarray, steps: np.ndarray, swap_at: int) -> tuple[np.ndarray, int]:
-    """Steps after swap_at until success >= 0.8 x its mean over the last two evaluations before the swap
-    (nan: not within the budget). Returns the values and how many seeds had pre-swap success to recover."""
-    before = (steps > 0) & (steps <= swap_at)
-    pre = success[:, before][:, -2:].mean(axis=1)
-    after = steps > swap_at
-    out = np.full(len(success), np.nan)
-    for i in np.flatnonzero(pre > 0):
-        hit = success[i, after] >= 0.8 * pre[i]
-        if hit.any():
-            out[i] = steps[after][np.argmax(hit)] - swap_at
-    return out, int((pre > 0).sum())
+def pre_swap(success: np.ndarray, steps: np.ndarray, swap_at: int) -> np.ndarray:
+    """Per seed: the mean success of the last two evaluations after step 0 and before swap_at (the evaluation at
+    swap_at already acts with swapped channels: dynjax.envs.change swaps from step >= swap_at)."""
+    return success[:, (steps > 0) & (steps < swap_at)][:, -2:].mean(axis=1)
+
+
+def recovery(success: np.ndarray, steps: np.ndarray, swap_at: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed: the steps from swap_at to the first evaluation at or after it whose success is >= 0.8 x the
+    pre-swap success (nan: not within the budget, or no pre-swap success to recover), and which seeds had
+    pre-swap success."""
+    pre = pre_swap(success, steps, swap_at)
+    after = steps >= swap_at
+    hit = success[:, after] >= 0.8 * pre[:, None]
+    rec = np.where(hit.any(axis=1) & (pre > 0), steps[after][np.argmax(hit, axis=1)] - swap_at, np.nan)
+    return rec, pre > 0
+
+
+def measures(c: dict) -> dict[str, np.ndarray]:
+    """Per-seed measures of a cell's seeds that did not diverge: final success, steps to the first success and to
+    50% success, the return's final / best excluding step 0 / AUC (dynjax.stats.curve_scores), and for Dynamic
+    RL the exploration exponent at step 0 and final and the final share of saturated outputs; a swap cell adds
+    its success before the swap, the recovery steps and whether each seed with pre-swap success recovered
+    (1/0; nan for the others)."""
+    ok, steps = c["ok"], np.asarray(c["metrics"]["step"])[0]
+    success = np.asarray(ok["eval_success"], float)
+    ret = curve_scores(np.asarray(ok["eval_return"], float), steps)
+    out = {"final success": curve_scores(success, steps).final, "first success": first_step(success, steps, 0),
+           "50% success": first_step(success, steps, 0.5), "final return": ret.final, "best return": ret.best,
+           "return AUC": ret.auc}
+    if "exploration_exponent" in ok:
+        exponent = np.asarray(ok["exploration_exponent"], float)
+        out |= {"exponent at step 0": exponent[:, 0], "final exponent": curve_scores(exponent, steps).final,
+                "final saturation": curve_scores(np.asarray(ok["saturated_outputs"], float), steps).final}
+    if c["swap_at"] is not None:
+        rec, had = recovery(success, steps, c["swap_at"])
+        out |= {"success before swap": pre_swap(success, steps, c["swap_at"]), "recovery": rec,
+                "recovered": np.where(had, np.isfinite(rec), np.nan)}
+    return out
+
+
+def stats(x: np.ndarray, fmt: str = ".3g") -> str:
+    """'IQM (95% CI) · median [q25, q75]' over the finite per-seed values of x."""
+    return format_stats(aggregate(x), fmt)
+
+
+def reached(x: np.ndarray) -> str:
+    """'k/n': seeds with a finite value (an event reached) out of all."""
+    return f"{int(np.isfinite(x).sum())}/{len(x)}"
+
+
+def comparison(task: str, a: str, b: str, measure: str, x: np.ndarray, y: np.ndarray) -> str:
+    """A table row comparing per-seed values x of agent a with y of agent b (dynjax.stats.compare)."""
+    c = compare(x, y)
+    return (f"| {task} | {a} vs {b} | {measure} | {c.n_a} vs {c.n_b} | {format_p(c.p_value)} | "
+            f"{c.prob_improvement:.2f} | {c.verdict(a, b)} |")
 
 
 def throughput(seeds: int, steps: int, quick: bool) -> list[str]:
@@ -136,52 +199,88 @@ def _timed(f) -> float:
     return time.perf_counter() - t0
 
 
+def kept_throughput(md: Path) -> list[str] | None:
+    """The rows of the throughput table in an earlier table file `md` (None if there is none)."""
+    lines = md.read_text().splitlines() if md.exists() else []
+    if THROUGHPUT not in lines:
+        return None
+    rows = []
+    for line in lines[lines.index(THROUGHPUT) + 1:]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    return rows[2:] or None
+
+
+def table(rows: list[str], note: str = "Not run in this invocation.") -> list[str]:
+    """A markdown table (header, separator, rows), or `note` when it has no row."""
+    return rows if len(rows) > 2 else [note]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=128_000, help="budget per cell (the swap cells get twice this)")
-    ap.add_argument("--evals", type=int, default=8, help="evaluation points per budget")
+    ap.add_argument("--steps", type=int, default=128_000, help="budget per cell (the swap cells get the same)")
+    ap.add_argument("--evals", type=int, default=8, help="evaluation points per budget (after step 0)")
     ap.add_argument("--swap-steps", type=int, default=None,
-                    help="steps before the swap (and after it) in the swap cells; default --steps")
+                    help="steps before the swap (and after it) in the swap cells; default half of --steps")
     ap.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
     ap.add_argument("--swap-tasks", nargs="*", default=["slider-crank"], choices=list(TASKS))
     ap.add_argument("--ablation-tasks", nargs="*", default=["slider-crank"], choices=list(TASKS),
                     help="tasks on which the no-SAL and radius-1.5 ablations run")
     ap.add_argument("--agents", nargs="*", default=None, choices=list(AGENTS), help="subset of agents")
     ap.add_argument("--swap-agents", nargs="*", default=list(SWAP_AGENTS), choices=list(SWAP_AGENTS))
+    ap.add_argument("--keep-throughput", action="store_true",
+                    help="copy the throughput rows of the existing table instead of measuring them again")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     seeds, steps, n_evals = (2, 2_048, 2) if args.quick else (args.seeds, args.steps, args.evals)
+    swap_steps = args.swap_steps or steps // 2
     agents = args.agents or (["Dynamic RL"] if args.quick else list(AGENTS))
     root = args.out or RESULTS / ("dynamic_rl_quick" if args.quick else "dynamic_rl")
+    md = root.parent / f"{root.name.replace('dynamic_rl', 'dynamic_rl_table')}.md"
+    kept = kept_throughput(md) if args.keep_throughput else None
     t0 = time.time()
-    table = ["| task | agent | success at end | first success (steps) | >= 50% success (steps) | reached 50% "
-             "| final return | diverged |", "|---|---|---|---|---|---|---|---|"]
-    swap_table = ["| task | agent | success before swap | success at end | recovery to 80% (steps) | recovered "
-                  "| diverged |", "|---|---|---|---|---|---|---|"]
+    success_rows = ["| task | agent | final success | first success after step 0 (steps) | >= 50% success (steps) "
+                    "| reached 50% | diverged |", "|---|---|---|---|---|---|---|"]
+    return_rows = ["| task | agent | final return | best return (excl. step 0) | return AUC |", "|---|---|---|---|---|"]
+    exponent_rows = ["| task | agent | exploration exponent at step 0 | exploration exponent, final "
+                     "| saturated outputs, final |", "|---|---|---|---|---|"]
+    swap_rows = ["| task | agent | success before swap | final success | recovery to 80% (steps) | recovered "
+                 "| diverged |", "|---|---|---|---|---|---|---|"]
+    comparison_rows = ["| task | A vs B | measure | seeds | p (U test) | P(A > B) | verdict (p < 0.05) |",
+                       "|---|---|---|---|---|---|---|"]
     figures = []
     for task in args.tasks:
-        curves = []
+        curves, scores = [], {}
         for label in [a for a in agents if a not in ABLATIONS or task in args.ablation_tasks]:
             c = cell(task, label, seeds, steps, n_evals, root, args.quick)
-            ok, steps_ax = c["ok"], np.asarray(c["metrics"]["step"])[0]
-            success = np.asarray(ok["eval_success"], float)
-            first, half = first_step(success, steps_ax, 0), first_step(success, steps_ax, 0.5)
-            table.append(f"| {task} | {label} | {quartiles(success[:, -1], '.2f')} | {quartiles(first, '.3g')} | "
-                         f"{quartiles(half, '.3g')} | {int(np.isfinite(half).sum())}/{len(half)} | "
-                         f"{quartiles(np.asarray(ok['eval_return'])[:, -1])} | {c['diverged']} |")
+            v = scores[label] = measures(c)
+            success_rows.append(f"| {task} | {label} | {stats(v['final success'], '.2f')} | "
+                                f"{stats(v['first success'], ',.0f')} | {stats(v['50% success'], ',.0f')} | "
+                                f"{reached(v['50% success'])} | {c['diverged']} |")
+            return_rows.append(f"| {task} | {label} | " + " | ".join(stats(v[k]) for k in RETURNS) + " |")
+            if "final exponent" in v:
+                exponent_rows.append(f"| {task} | {label} | " + " | ".join(stats(v[k]) for k in EXPLORATION) + " |")
             curves.append((label, c["metrics"]))
-        swaps = []
+        comparison_rows += [comparison(task, label, REFERENCE, k, v[k], scores[REFERENCE][k])
+                            for label, v in scores.items() if label != REFERENCE and REFERENCE in scores
+                            for k in COMPARED if k in v]
+        swaps, swap_scores = [], {}
         for label in [a for a in args.swap_agents if a in agents] if task in args.swap_tasks else ():
-            c = cell(task, label, seeds, args.swap_steps or steps, n_evals, root, args.quick, swap=True)
-            ok, steps_ax = c["ok"], np.asarray(c["metrics"]["step"])[0]
-            success = np.asarray(ok["eval_success"], float)
-            rec, n_pre = recovery(success, steps_ax, c["swap_at"])
-            pre = success[:, (steps_ax > 0) & (steps_ax <= c["swap_at"])][:, -2:].mean(axis=1)
-            swap_table.append(f"| {task} | {label} | {quartiles(pre, '.2f')} | {quartiles(success[:, -1], '.2f')} | "
-                              f"{quartiles(rec, '.3g')} | {int(np.isfinite(rec).sum())}/{n_pre} | {c['diverged']} |")
+            c = cell(task, label, seeds, swap_steps, n_evals, root, args.quick, swap=True)
+            v = swap_scores[label] = measures(c)
+            rec = v["recovered"]
+            swap_rows.append(f"| {task} | {label} | {stats(v['success before swap'], '.2f')} | "
+                             f"{stats(v['final success'], '.2f')} | {stats(v['recovery'], ',.0f')} | "
+                             f"{int(np.nansum(rec))}/{int(np.isfinite(rec).sum())} | {c['diverged']} |")
             swaps.append((label, c["metrics"]))
+        if len(swap_scores) == 2:
+            a, b = SWAP_AGENTS[1], SWAP_AGENTS[0]
+            comparison_rows += [comparison(f"{task}, swap", a, b, k, swap_scores[a][k], swap_scores[b][k])
+                                for k in SWAP_COMPARED]
         name = slug(task)
         plot_learning_curves(curves, root / f"{name}-success.png", f"{task}: success rate ({seeds} seeds)",
                              metric="eval_success", ylabel="evaluation success rate")
@@ -195,18 +294,37 @@ def main() -> None:
                              metric="saturated_outputs", ylabel="fraction of saturated outputs")
         figures += [f"![{task} {kind}]({root.name}/{name}-{kind}.png)"
                     for kind in ("success", "swap", "exponent", "saturation") if kind != "swap" or swaps]
-    swap_steps = args.swap_steps or steps
-    budget_note = (f"{seeds} seeds per cell, about {steps:,} environment steps per seed ({n_evals} evaluations of "
-                   "10 episodes; Dynamic RL acts deterministically, PPO samples); swap cells: about "
-                   f"{swap_steps:,} steps before the swap and as many after it.")
-    lines = ["# Dynamic RL vs BPTT on the MTRNN actor" + (" (quick pipeline check, not a result)" if args.quick else ""),
-             "", budget_note, "", "## Success", "", *table, "", "## Output swap", "",
-             *(swap_table if len(swap_table) > 2 else ["Not run in this invocation (--swap-tasks / --swap-agents)."]), "",
-             "## Throughput (this machine, steady state, evaluation excluded)", "",
-             "| agent | seeds | steps per segment | seed-steps/s |", "|---|---|---|---|",
-             *throughput(seeds, 2_048 if args.quick else 8_192, args.quick), "", "## Figures", "", *figures, "",
+    title = "# Dynamic RL vs BPTT on the MTRNN actor" + (" (quick pipeline check, not a result)" if args.quick else "")
+    budget_note = (
+        f"{seeds} seeds per cell, about {steps:,} environment steps per seed ({n_evals} evaluations of 10 episodes "
+        "after the untrained one at step 0; Dynamic RL acts deterministically, PPO samples); swap cells: about "
+        f"{swap_steps:,} steps before the swap and as many after it ({2 * n_evals} evaluations).")
+    stats_note = (
+        "Every cell: IQM (95% bootstrap CI) · median [q25, q75] over the seeds that did not diverge "
+        "(dynjax.stats). Per seed, final = mean of the last 10% of the evaluations after step 0 (here the last "
+        f"{final_points(n_evals + 1)}; swap cells: the last {final_points(2 * n_evals + 1)}), best = the best "
+        "evaluation excluding step 0, AUC = the mean over training (area under the learning curve / steps). Steps "
+        "to an event: over the seeds that reach it (counted beside it).")
+    swap_note = (
+        "Success before the swap: mean of the last two evaluations before swap_at (the evaluation at swap_at "
+        "already acts swapped). Recovery: steps from swap_at until an evaluation's success is back to 80% of that "
+        "level; recovered: seeds that do, out of the seeds with success before the swap.")
+    comparison_note = (
+        "Seeds as the unit: two-sided Mann-Whitney U test (p, not corrected for the number of comparisons in this "
+        "table) and P(A > B), the probability that a seed of A scores above one of B (ties count half); the "
+        "verdict names a difference only where p < 0.05.")
+    throughput_rows = ["| agent | seeds | steps per segment | seed-steps/s |", "|---|---|---|---|",
+                       *(kept or throughput(seeds, 2_048 if args.quick else 8_192, args.quick))]
+    kept_note = ["Rows kept from the previous table (--keep-throughput), not measured by this invocation.", ""]
+    lines = [title, "", budget_note, "", stats_note, "",
+             "## Success", "", *table(success_rows), "",
+             "## Evaluation return", "", *table(return_rows), "",
+             "## Exploration (Dynamic RL variants)", "", *table(exponent_rows), "",
+             "## Output swap", "", swap_note, "", *table(swap_rows), "",
+             "## Comparisons", "", comparison_note, "", *table(comparison_rows, "No comparison was run."), "",
+             THROUGHPUT, "", *(kept_note if kept else []), *throughput_rows, "",
+             "## Figures", "", *figures, "",
              f"Wall time of this invocation: {time.time() - t0:.0f} s (finished cells are reused)."]
-    md = root.parent / f"{root.name.replace('dynamic_rl', 'dynamic_rl_table')}.md"
     md.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -65,19 +65,25 @@ Analysis of each trained network (float64, vmapped over networks, delay inputs a
                and at initialisation (CV and Gini are scale-free, so the two methods' different readout init
                scales do not enter).
 
-Statistics: hybrid shares with Wilson 95% intervals, RL vs SL per cell by Fisher's exact test; the dependence on
-gain by a chi-square test over the three gains per (method, complexity); hybrid (0/1) vs accuracy by the
-point-biserial correlation (per cell and pooled over gains); population measures RL vs SL by Mann-Whitney U
-(pooled over gains).
+Statistics (a network is the unit; dynjax.stats): per-network measures (accuracy, learning-curve scores: final
+= mean of the last 10% of the evaluations after step 0, best excluding step 0, AUC; population measures, ...)
+as IQM (95% bootstrap CI) · median [IQR] over the networks, RL vs SL by the two-sided Mann-Whitney U test with
+the probability of improvement P(RL > SL) (dynjax.stats.compare); hybrid shares with Wilson 95% intervals, RL vs
+SL per cell by Fisher's exact test; the dependence on gain by a chi-square test over the three gains per
+(method, complexity); hybrid (0/1) vs accuracy by the point-biserial correlation (per cell and pooled over
+gains), and the difference of two such correlations by Fisher's z test.
 
 Outputs: benchmarks/results/rl_vs_sl.md (tables, the seed paper's claims beside ours), and in
 benchmarks/results/rl_vs_sl/: one CSV of per-network results per cell (<method>--<complexity>--g<gain>.csv,
 written when the cell is done: a rerun skips finished cells; untrained--*.csv: the same analysis of the initial
-networks), timings.json and the figures (PNG). The trained (and initial) parameters are cached in
-checkpoints/*.npz (ignored by git like the other benchmarks' checkpoints), so the analysis can be redone
-(delete the CSVs) without training.
+networks; the eval_at_<step> columns hold each network's learning curve), timings.json and the figures (PNG).
+The trained (and initial) parameters are cached in checkpoints/*.npz (ignored by git like the other benchmarks'
+checkpoints), so the analysis can be redone (delete the CSVs) without training. A cell whose CSV exists and
+whose checkpoint does not (a fresh checkout), or every cell with --from-saved, is read from its CSV: the tables
+and figures are regenerated without training or analysing anything.
 
     PYTHONPATH=. python benchmarks/rl_vs_sl.py            # full grid: 2 x 2 x 3 cells x 32 networks
+    PYTHONPATH=. python benchmarks/rl_vs_sl.py --from-saved   # the tables from the saved CSVs only
     PYTHONPATH=. python benchmarks/rl_vs_sl.py --quick    # 2 seeds, one complexity: a pipeline check only
 """
 
@@ -101,7 +107,6 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from common import quartiles  # noqa: E402
 from dynjax.agents.ppo import PPOConfig, PPOHParams, make_learner as ppo_learner, make_train as ppo_train  # noqa: E402
 from dynjax.agents.supervised import SLConfig, SLHParams  # noqa: E402
 from dynjax.agents.supervised import make_learner as sl_learner, make_train as sl_train  # noqa: E402
@@ -113,6 +118,7 @@ from dynjax.cells import CELLS  # noqa: E402
 from dynjax.cells.gated import DenseRNNParams  # noqa: E402
 from dynjax.envs.adapter import make_env  # noqa: E402
 from dynjax.envs.decision import make_dataset  # noqa: E402
+from dynjax.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CELL, HIDDEN = "rnn", 64
@@ -125,6 +131,7 @@ SETTLED = 1e-6  # mean step length |F(h) - h| at the end of a run below which it
 DECAYED = 0.1  # late / early mean step length below which an oscillating run is a slow spiral into a fixed point
 LEARNED = 0.7  # test accuracy above which a network counts as having learned the task (ideal observer ~0.81)
 SELECTIVE = 0.5  # |d'| above which a neuron counts as choice-selective (preference balance)
+CURVE = "eval_at_"  # CSV columns eval_at_<step>: a network's evaluation return over training
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,8 +398,10 @@ def network_row(res: dict, i: int, nets: dict, ideal: float) -> dict:
         row[k] = float(np.linalg.norm(nets[w][i] - nets[f"init_{w}"][i]) / np.linalg.norm(nets[f"init_{w}"][i]))
     for prefix in ("", "init_"):
         for name in ("input", "rec_in", "rec_out", "output"):
-            for stat in ("cv", "gini"):
-                row[f"{prefix}{name}_{stat}"] = float(res[f"{prefix}{name}_{stat}"][i])
+            for kind in ("cv", "gini"):
+                row[f"{prefix}{name}_{kind}"] = float(res[f"{prefix}{name}_{kind}"][i])
+    if "step" in nets:  # the learning curve: the evaluation return at every evaluation step
+        row |= {f"{CURVE}{int(s)}": float(r) for s, r in zip(nets["step"], nets["eval_return"][i])}
     return row
 
 
@@ -439,21 +448,35 @@ def point_biserial(flags: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(r), float(p)
 
 
-def mann_whitney(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import mannwhitneyu
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if not len(a) or not len(b):
+def u_test(a: np.ndarray, b: np.ndarray) -> float:
+    """p of the two-sided Mann-Whitney U test of per-network values (dynjax.stats.compare)."""
+    return compare(a, b).p_value
+
+
+def r_difference_p(r1: float, n1: int, r2: float, n2: int) -> float:
+    """Two-sided p that two correlations from independent samples differ (Fisher z test)."""
+    from scipy.stats import norm
+    if not (np.isfinite(r1) and np.isfinite(r2)) or min(n1, n2) < 4:
         return float("nan")
-    return float(mannwhitneyu(a, b, alternative="two-sided")[1])
+    z = (np.arctanh(r2) - np.arctanh(r1)) / np.sqrt(1 / (n1 - 3) + 1 / (n2 - 3))
+    return float(2 * norm.sf(abs(z)))
 
 
-def fmt_p(p: float) -> str:
-    return "n/a" if not np.isfinite(p) else (f"{p:.1e}" if p < 1e-3 else f"{p:.3f}")
+def rl_vs_sl(a: np.ndarray, b: np.ndarray) -> str:
+    """'RL < SL: p = 1.1e-07 (U test, 96 vs 96 networks), P(RL > SL) = 0.28' for per-network values a (RL), b (SL)."""
+    c = compare(a, b)
+    return (f"{c.verdict('RL', 'SL')}: p = {format_p(c.p_value)} (U test, {c.n_a} vs {c.n_b} networks), "
+            f"P(RL > SL) = {c.prob_improvement:.2f}")
+
+
+def stat(x: np.ndarray, fmt: str = ".2f") -> str:
+    """IQM (95% bootstrap CI) · median [q25, q75] over the networks (dynjax.stats)."""
+    return format_stats(aggregate(x), fmt)
 
 
 def fmt_r(rp: tuple[float, float]) -> str:
     r, p = rp
-    return "n/a" if not np.isfinite(r) else f"{r:+.2f} (p {fmt_p(p)})"
+    return "n/a" if not np.isfinite(r) else f"{r:+.2f} (p {format_p(p)})"
 
 
 # ----------------------------------------------------------------------------------------------- I/O
@@ -491,6 +514,54 @@ POP_MEASURES = {"sel_gini": "Gini of |d'| (choice)", "sel_cv": "CV of |d'| (choi
                 "rec_in_cv": "CV of recurrent row norms", "rec_out_cv": "CV of recurrent column norms",
                 "output_cv": "CV of readout column norms", "input_gini": "Gini of input-weight norms",
                 "rec_in_gini": "Gini of recurrent row norms", "output_gini": "Gini of readout column norms"}
+
+
+def curves(d: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """(steps, evaluation returns (networks, points)) of a cell from its eval_at_<step> columns; None when its
+    CSV does not hold the learning curves (CSVs written before they were saved)."""
+    cols = sorted((int(k[len(CURVE):]), k) for k in d if k.startswith(CURVE))
+    return (np.asarray([c for c, _ in cols]), np.stack([d[k] for _, k in cols], axis=1)) if cols else None
+
+
+def curve_stats(d: dict, b: Budget) -> dict[str, np.ndarray]:
+    """Per network: final (mean of the last 10% of the evaluations after step 0), best (excluding step 0) and
+    AUC of the evaluation return (dynjax.stats.curve_scores). Without the curves only final is known, and only
+    when it is the last evaluation (the eval_return column), as for n_evals <= 10; the rest is nan."""
+    c = curves(d)
+    if c is not None:
+        return curve_scores(c[1], c[0])._asdict()
+    nan = np.full(len(d["eval_return"]), np.nan)
+    return {"final": d["eval_return"] if final_points(b.n_evals + 1) == 1 else nan, "best": nan, "auc": nan}
+
+
+def performance_table(data: dict, complexities: list[str], gains: list[float], b: Budget) -> list[str]:
+    """Test accuracy, abort rate and learning-curve scores per cell, RL vs SL by the U test over networks."""
+    keys = ("accuracy", "abort", "final", "best", "auc")
+    L = ["## Performance", "",
+         f"Per network: greedy accuracy and abort rate on the {b.test_trials} test trials; the agent's own "
+         f"evaluation return ({b.eval_episodes} greedy episodes at {b.n_evals + 1} points, step 0 included): "
+         "final = mean of the last 10% of the evaluations after step 0, best = the best evaluation excluding the "
+         "untrained step 0, AUC = mean return over training (trapezoid over each method's own budget). Each cell: "
+         "IQM (95% bootstrap CI) · median [q25, q75] over the networks. RL vs SL: two-sided Mann-Whitney U test "
+         "(networks as the unit; p) and the probability that an RL network scores higher, P(RL > SL). n/a: not "
+         "in the saved per-network CSVs (best and AUC need the learning curves, which CSVs written before they "
+         "were saved lack).", "",
+         "| complexity | gain | method | test accuracy | abort | eval return: final | best (excl. step 0) | AUC "
+         "| ideal |", "|---|---|---|---|---|---|---|---|---|"]
+    for cx in complexities:
+        for g in gains:
+            vals = {m: {"accuracy": data[(m, cx, g)]["accuracy"], "abort": data[(m, cx, g)]["abort"]}
+                    | curve_stats(data[(m, cx, g)], b) for m in METHODS}
+            for m in METHODS:
+                L.append(f"| {cx} | {g:g} | {m} | " + " | ".join(stat(vals[m][k]) for k in keys)
+                         + f" | {data[(m, cx, g)]['ideal_accuracy'][0]:.2f} |")
+            cells = []
+            for k in keys:
+                c = compare(vals["RL"][k], vals["SL"][k])
+                cells.append("n/a" if not np.isfinite(c.p_value) else
+                             f"p {format_p(c.p_value)}, P(RL > SL) {c.prob_improvement:.2f}")
+            L.append(f"| {cx} | {g:g} | RL vs SL | " + " | ".join(cells) + " | |")
+    return L + [""]
 
 
 def figures(data: dict, complexities: list[str], gains: list[float], root: Path, seeds: int) -> list[str]:
@@ -581,26 +652,27 @@ def figures(data: dict, complexities: list[str], gains: list[float], root: Path,
     plt.close(fig)
     names.append("attractor_classes.png")
 
-    # 4. learning curves (agents' evaluation, median and IQR over seeds)
-    fig, axes = plt.subplots(1, len(complexities), figsize=(4.8 * len(complexities), 3.6), squeeze=False)
-    styles = dict(zip(gains, ("-", "--", ":", "-.")))
-    for c, cx in enumerate(complexities):
-        ax = axes[0, c]
-        for m in METHODS:
-            for g in gains:
-                ev = data[(m, cx, g)]["_curve"]
-                frac = np.linspace(0, 1, ev.shape[1])
-                lo, med, hi = np.percentile(ev, [25, 50, 75], axis=0)
-                ax.plot(frac, med, styles[g], color=colors[m], label=f"{m} g={g:g}")
-                ax.fill_between(frac, lo, hi, color=colors[m], alpha=0.08)
-        ax.set_xlabel("fraction of the training budget")
-        ax.set_ylabel("evaluation return (200 greedy trials)")
-        ax.set_title(cx, fontsize=9)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(root / "learning_curves.png", dpi=110)
-    plt.close(fig)
-    names.append("learning_curves.png")
+    # 4. learning curves (agents' evaluation, median and IQR over seeds), when the CSVs hold them
+    if all(curves(d) is not None for _, _, m, d in analysed_cells(data, complexities, gains) if m != "init"):
+        fig, axes = plt.subplots(1, len(complexities), figsize=(4.8 * len(complexities), 3.6), squeeze=False)
+        styles = dict(zip(gains, ("-", "--", ":", "-.")))
+        for c, cx in enumerate(complexities):
+            ax = axes[0, c]
+            for m in METHODS:
+                for g in gains:
+                    steps, ev = curves(data[(m, cx, g)])
+                    frac = steps / steps[-1]
+                    lo, med, hi = np.percentile(ev, [25, 50, 75], axis=0)
+                    ax.plot(frac, med, styles[g], color=colors[m], label=f"{m} g={g:g}")
+                    ax.fill_between(frac, lo, hi, color=colors[m], alpha=0.08)
+            ax.set_xlabel("fraction of the training budget")
+            ax.set_ylabel("evaluation return (200 greedy trials)")
+            ax.set_title(cx, fontsize=9)
+            ax.legend(fontsize=6)
+        fig.tight_layout()
+        fig.savefig(root / "learning_curves.png", dpi=110)
+        plt.close(fig)
+        names.append("learning_curves.png")
 
     # 5. population balance
     keys = ("sel_gini", "pref_balance", "input_cv", "rec_in_cv", "output_cv")
@@ -649,7 +721,7 @@ def verdict(p: float, direction: float, claim_sign: float = 1.0) -> str:
 
 
 def report(data: dict, complexities: list[str], gains: list[float], b: Budget, timings: dict, root: Path,
-           quick: bool, wall: float) -> str:
+           quick: bool, wall: float, saved: int = 0) -> str:
     S = b.seeds
     L = [f"# RL vs SL: hybrid attractors in decision-task RNNs (Kononov et al. 2025)"
          + (" (quick pipeline check, not a result)" if quick else ""), ""]
@@ -675,42 +747,36 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
     t_an = sum(v.get("analysis_s", 0.0) for v in timings.values())
     L += [f"Compute: training {t_train / 60:.1f} min + analysis {t_an / 60:.1f} min = {(t_train + t_an) / 60:.1f} min "
           "summed over the cells (compilation included; about the wall time of a run from scratch on this machine, "
-          f"the cells run one after the other); this invocation: {wall / 60:.1f} min (finished cells are reused).",
-          ""]
+          "the cells run one after the other); this invocation: "
+          + (f"{saved} of the cells read from their saved per-network CSVs (nothing trained or analysed)" if saved
+             else f"{wall / 60:.1f} min (finished cells are reused)") + ".", ""]
 
-    # Table 1: performance and hybrid shares
+    L += performance_table(data, complexities, gains, b)
+
+    # Table 2: hybrid shares
     L += ["## Hybrid share per cell", "",
-          "Share of networks (k/n = share [Wilson 95% CI]); Fisher's exact test RL vs SL per row and definition. "
-          "Accuracy: greedy test accuracy, median [IQR] (the ideal observer of the relevant stream reaches the "
-          "value in the last column).", "",
-          "| complexity | gain | method | accuracy | abort | stable FP | strict hybrid | map-sense hybrid "
-          "| loose hybrid | FP only | ideal |",
-          "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "Share of networks (k/n = share [Wilson 95% CI]); Fisher's exact test RL vs SL per row and definition.", "",
+          "| complexity | gain | method | stable FP | strict hybrid | map-sense hybrid | loose hybrid | FP only |",
+          "|---|---|---|---|---|---|---|---|"]
     for cx in complexities:
         for g in gains:
-            for m in METHODS:
-                d = data[(m, cx, g)]
-                L.append(f"| {cx} | {g:g} | {m} | {quartiles(d['accuracy'], '.2f')} | "
-                         f"{quartiles(d['abort'], '.2f')} | {share(d['has_stable_fp'])} | "
-                         f"{share(d['hybrid_strict'])} | "
-                         f"{share(d['hybrid_map'])} | {share(d['hybrid_loose'])} | {share(d['fp_only'])} | "
-                         f"{d['ideal_accuracy'][0]:.2f} |")
-            if ("init", cx, g) in data:
-                d = data[("init", cx, g)]
-                L.append(f"| {cx} | {g:g} | untrained (reference) | - | - | {share(d['has_stable_fp'])} | "
-                         f"{share(d['hybrid_strict'])} | {share(d['hybrid_map'])} | {share(d['hybrid_loose'])} | "
-                         f"{share(d['fp_only'])} | |")
+            for m in METHODS + ("init",):
+                if (m, cx, g) in data:
+                    d = data[(m, cx, g)]
+                    L.append(f"| {cx} | {g:g} | {'untrained (reference)' if m == 'init' else m} | "
+                             + " | ".join(share(d[k]) for k in ("has_stable_fp", *HYBRID_KINDS, "fp_only")) + " |")
             rl, sl = data[("RL", cx, g)], data[("SL", cx, g)]
-            p_fp = fmt_p(fisher_p(rl["has_stable_fp"], sl["has_stable_fp"]))
-            L.append(f"| {cx} | {g:g} | Fisher p (RL vs SL) | | | {p_fp} | "
-                     + " | ".join(fmt_p(fisher_p(rl[k], sl[k])) for k in HYBRID_KINDS)
-                     + f" | {fmt_p(fisher_p(rl['fp_only'], sl['fp_only']))} | |")
+            L.append(f"| {cx} | {g:g} | Fisher p (RL vs SL) | "
+                     + " | ".join(format_p(fisher_p(rl[k], sl[k])) for k in ("has_stable_fp", *HYBRID_KINDS, "fp_only"))
+                     + " |")
     L.append("")
 
-    # Table 1b: among the networks that learned the task
+    # Table 3: among the networks that learned the task
     L += [f"### Among the networks that learned the task (accuracy >= {LEARNED:.2f})", "",
-          "RL learns the context task less well than SL within its budget; this restricts both to the networks "
-          "above the threshold (gains pooled), to compare at similar performance.", "",
+          "Test accuracy, gains pooled: " + "; ".join(
+              f"{cx}: {rl_vs_sl(*(pooled(data, m, cx, gains, 'accuracy') for m in METHODS))}" for cx in complexities)
+          + ". This table restricts both to the networks above the threshold (gains pooled), to compare at similar "
+          "performance.", "",
           "| complexity | method | networks | accuracy | stable FP | strict hybrid | map-sense hybrid | loose hybrid "
           "| FP only |", "|---|---|---|---|---|---|---|---|---|"]
     for cx in complexities:
@@ -720,22 +786,23 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
             sub[m] = {k: pooled(data, m, cx, gains, k)[ok] for k in ("accuracy", "has_stable_fp", "fp_only",
                                                                       *HYBRID_KINDS)}
             d = sub[m]
-            L.append(f"| {cx} | {m} | {int(ok.sum())}/{len(ok)} | {quartiles(d['accuracy'], '.2f')} | "
+            L.append(f"| {cx} | {m} | {int(ok.sum())}/{len(ok)} | {stat(d['accuracy'])} | "
                      f"{share(d['has_stable_fp'])} | " + " | ".join(share(d[k]) for k in HYBRID_KINDS)
                      + f" | {share(d['fp_only'])} |")
-        p_fp = fmt_p(fisher_p(sub["RL"]["has_stable_fp"], sub["SL"]["has_stable_fp"]))
+        p_fp = format_p(fisher_p(sub["RL"]["has_stable_fp"], sub["SL"]["has_stable_fp"]))
         L.append(f"| {cx} | Fisher p (RL vs SL) | | | {p_fp} | "
-                 + " | ".join(fmt_p(fisher_p(sub["RL"][k], sub["SL"][k])) for k in HYBRID_KINDS)
-                 + f" | {fmt_p(fisher_p(sub['RL']['fp_only'], sub['SL']['fp_only']))} |")
+                 + " | ".join(format_p(fisher_p(sub["RL"][k], sub["SL"][k])) for k in HYBRID_KINDS)
+                 + f" | {format_p(fisher_p(sub['RL']['fp_only'], sub['SL']['fp_only']))} |")
     L.append("")
 
-    # Table 2: class shares of runs
+    # Table 4: class shares of runs
     L += ["## Attractor classes of the runs", "",
           "Share of all attractor runs (networks x delay inputs x initial states) per class (slow spiral: the "
           "share of runs moved to 'fixed point' by `reclassify`, included in the first column); max LE_1: "
-          "median [IQR] over networks of the largest LE_1 of their runs; agreement of the exponent-based and the "
-          "spectral class (attractors.py's two views); weight change: ||W - W_init||_F / ||W_init||_F of the "
-          "recurrent / input weights, median [IQR]. 'untrained': the same analysis of the initial networks.", "",
+          "IQM (95% CI) · median [IQR] over networks of the largest LE_1 of their runs; agreement of the "
+          "exponent-based and the spectral class (attractors.py's two views); weight change: "
+          "||W - W_init||_F / ||W_init||_F of the recurrent / input weights, IQM (95% CI) · median [IQR]. "
+          "'untrained': the same analysis of the initial networks.", "",
           "| complexity | gain | method | fixed point | periodic | invariant circle | torus (QP) | chaotic "
           "| (slow spiral) | max LE_1 per network | spectral agreement | weight change rec / in |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -744,12 +811,12 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
         sh = [d[k].sum() / runs for k in ("runs_fixed_point", "runs_periodic", "runs_invariant_circle",
                                           "runs_quasi_periodic", "runs_chaotic", "runs_reclassified")]
         change = ("-" if m == "init" else
-                  f"{quartiles(d['rec_change'], '.2f')} / {quartiles(d['input_change'], '.2f')}")
+                  f"{stat(d['rec_change'])} / {stat(d['input_change'])}")
         L.append(f"| {cx} | {g:g} | {'untrained' if m == 'init' else m} | " + " | ".join(f"{v:.2f}" for v in sh)
-                 + f" | {quartiles(d['le1_max'], '.3f')} | {np.mean(d['spectral_agree']):.2f} | {change} |")
+                 + f" | {stat(d['le1_max'], '.3f')} | {np.mean(d['spectral_agree']):.2f} | {change} |")
     L.append("")
 
-    # Table 3: gain dependence
+    # Table 5: gain dependence
     gain_kinds = {"has_stable_fp": "stable FP", "complex": "complex (any non-FP run)", **HYBRID_KINDS}
     L += ["## Dependence on the initialisation gain", "",
           "Share of networks per gain and a chi-square test of equal shares over the gains, per method and "
@@ -760,11 +827,11 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
             cells = []
             for k in gain_kinds:
                 groups = [data[(m, cx, g)][k] for g in gains]
-                cells.append(f"{' / '.join(f'{x.mean():.2f}' for x in groups)} (p {fmt_p(gain_p(groups))})")
+                cells.append(f"{' / '.join(f'{x.mean():.2f}' for x in groups)} (p {format_p(gain_p(groups))})")
             L.append(f"| {cx} | {m} | " + " | ".join(cells) + " |")
     L += ["", f"(shares listed for g = {' / '.join(f'{g:g}' for g in gains)})", ""]
 
-    # Table 4: correlation with performance
+    # Table 6: correlation with performance
     L += ["## Hybrid vs performance", "",
           "Point-biserial correlation r (p) between the hybrid flag and the greedy test accuracy, per cell and pooled "
           "over the gains (n/a: the flag is constant in that group).", "",
@@ -779,12 +846,14 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
                          + " |")
     L.append("")
 
-    # Table 5: population balance
+    # Table 7: population balance
     L += ["## Population balance", "",
-          f"Median [IQR] over the {len(gains) * S} networks of a method (gains pooled); Mann-Whitney U p, RL vs SL. "
-          "Selectivity at the last delay step of the test trials; weight norms per neuron. 'init': the same "
-          "measure at initialisation (RL / SL), for reference.", "",
-          "| complexity | measure | RL | SL | p | init RL / SL |", "|---|---|---|---|---|---|"]
+          f"IQM (95% bootstrap CI) · median [q25, q75] over the {len(gains) * S} networks of a method (gains "
+          "pooled); two-sided Mann-Whitney U test RL vs SL (networks as the unit) and the probability that an RL "
+          "network's value exceeds an SL network's, P(RL > SL). Selectivity at the last delay step of the test "
+          "trials; weight norms per neuron. 'init': the same measure at initialisation (median, RL / SL), for "
+          "reference.", "",
+          "| complexity | measure | RL | SL | U test p | P(RL > SL) | init RL / SL |", "|---|---|---|---|---|---|---|"]
     for cx in complexities:
         for k, label in POP_MEASURES.items():
             a, c = pooled(data, "RL", cx, gains, k), pooled(data, "SL", cx, gains, k)
@@ -793,13 +862,19 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
             ik = f"init_{k}"
             init = (" / ".join(f"{np.median(pooled(data, m, cx, gains, ik)):.3g}" for m in METHODS)
                     if ik in data[("RL", cx, gains[0])] else "")
-            L.append(f"| {cx} | {label} | {quartiles(a)} | {quartiles(c)} | {fmt_p(mann_whitney(a, c))} | {init} |")
+            rl_sl = compare(a, c)
+            L.append(f"| {cx} | {label} | {stat(a, '.3g')} | {stat(c, '.3g')} | {format_p(rl_sl.p_value)} | "
+                     f"{rl_sl.prob_improvement:.2f} | {init} |")
     L.append("")
 
     L += claims(data, complexities, gains)
     if not quick:
         L += notes(data, complexities, gains, b)
-    L += ["## Figures", ""] + [f"![{n}]({root.name}/{n})" for n in figures(data, complexities, gains, root, S)]
+    drawn = figures(data, complexities, gains, root, S)
+    L += ["## Figures", ""] + [f"![{n}]({root.name}/{n})" for n in drawn]
+    if "learning_curves.png" not in drawn and (root / "learning_curves.png").exists():
+        L.append(f"![learning_curves.png]({root.name}/learning_curves.png) (drawn by the training run; the saved "
+                 "CSVs do not hold the curves)")
     L += ["", "Per-network results: " + ", ".join(f"`{root.name}/{cell_name(m, cx, g)}.csv`" for cx in complexities
                                                   for g in gains for m in METHODS) + "."]
     return "\n".join(L) + "\n"
@@ -820,7 +895,7 @@ def claims(data: dict, complexities: list[str], gains: list[float]) -> list[str]
                   for m in METHODS)
         p = fisher_p(rl, sl)
         parts.append(f"{cx}: RL {rl.mean() if len(rl) else np.nan:.2f} (n={len(rl)}) vs SL "
-                     f"{sl.mean() if len(sl) else np.nan:.2f} (n={len(sl)}) (Fisher p {fmt_p(p)})")
+                     f"{sl.mean() if len(sl) else np.nan:.2f} (n={len(sl)}) (Fisher p {format_p(p)})")
         verdicts.append(f"{cx}: {verdict(p, (rl.mean() if len(rl) else 0) - (sl.mean() if len(sl) else 0))}")
     L.append(f"| ... the same, map-sense, among the networks that learned (accuracy >= {LEARNED:.2f}) | "
              f"{'; '.join(parts)} | {'; '.join(verdicts)} |")
@@ -828,8 +903,10 @@ def claims(data: dict, complexities: list[str], gains: list[float]) -> list[str]
     for cx in complexities:
         rl, sl = pooled(data, "RL", cx, gains, "fp_only"), pooled(data, "SL", cx, gains, "fp_only")
         p = fisher_p(sl, rl)
-        parts.append(f"{cx}: fixed-point-only networks SL {sl.mean():.2f} vs RL {rl.mean():.2f} (p {fmt_p(p)})")
-        verdicts.append(f"{cx}: {'agrees' if sl.mean() >= 0.9 else 'does not confirm'} (SL share {sl.mean():.2f})")
+        lo, hi = wilson(int(sl.sum()), len(sl))
+        parts.append(f"{cx}: fixed-point-only networks SL {share(sl)} vs RL {share(rl)} (Fisher p {format_p(p)})")
+        verdicts.append(f"{cx}: " + ("agrees (SL share >= 0.9)" if lo >= 0.9 else "does not confirm (SL share below "
+                                     "0.9)" if hi < 0.9 else "not decided (the SL share's CI contains 0.9)"))
     L.append(f"| SL converges almost exclusively to fixed-point-only solutions | {'; '.join(parts)} | "
              f"{'; '.join(verdicts)} |")
     claims = {"hybrid_map": "The share of hybrid networks (map-sense) is modulated by the initialisation (g = "
@@ -841,13 +918,13 @@ def claims(data: dict, complexities: list[str], gains: list[float]) -> list[str]
             for m in METHODS:
                 p = gain_p([data[(m, cx, g)][key] for g in gains])
                 shares = " / ".join(f"{data[(m, cx, g)][key].mean():.2f}" for g in gains)
-                parts.append(f"{cx} {m}: {shares} (p {fmt_p(p)})")
+                parts.append(f"{cx} {m}: {shares} (p {format_p(p)})")
                 verdicts.append(f"{cx} {m}: {'modulated' if np.isfinite(p) and p < 0.05 else 'not shown'}")
         L.append(f"| {claim} | {'; '.join(parts)} | {'; '.join(verdicts)} |")
     parts, verdicts = [], []
     for cx in complexities:
         r, p = point_biserial(pooled(data, "RL", cx, gains, "hybrid_map"), pooled(data, "RL", cx, gains, "accuracy"))
-        parts.append(f"{cx}: r = {r:+.2f} (p {fmt_p(p)})" if np.isfinite(r) else f"{cx}: n/a")
+        parts.append(f"{cx}: r = {r:+.2f} (p {format_p(p)})" if np.isfinite(r) else f"{cx}: n/a")
         verdicts.append(f"{cx}: {verdict(p, r)}")
     L.append(f"| Hybrid dynamics correlate with performance (RL, map-sense, gains pooled) | {'; '.join(parts)} | "
              f"{'; '.join(verdicts)} |")
@@ -855,37 +932,36 @@ def claims(data: dict, complexities: list[str], gains: list[float]) -> list[str]
         r_p = [point_biserial(pooled(data, "RL", cx, gains, "hybrid_map"), pooled(data, "RL", cx, gains, "accuracy"))
                for cx in complexities]
         rs = [r for r, _ in r_p]
-        more = all(np.isfinite(rs)) and rs[-1] > rs[0] and r_p[-1][1] < 0.05 and rs[-1] > 0
+        n = [len(pooled(data, "RL", cx, gains, "accuracy")) for cx in (complexities[0], complexities[-1])]
+        p = r_difference_p(rs[0], n[0], rs[-1], n[-1])
         L.append(f"| ... more so as the task gets more complex | r: " + " -> ".join(
-            f"{cx} {r:+.2f}" for cx, r in zip(complexities, rs)) + " | "
-            + ("agrees (the difference itself is not tested)" if more else
-               "does not confirm (no significant positive r on the harder task)") + " |")
+            f"{cx} {r:+.2f}" for cx, r in zip(complexities, rs)) + f" (difference, Fisher z test: p {format_p(p)}) | "
+            f"{verdict(p, rs[-1] - rs[0])} |")
     for k, sign in (("sel_gini", -1.0), ("pref_balance", 1.0), ("input_cv", -1.0), ("rec_in_cv", -1.0),
                     ("output_cv", -1.0)):
         L.append(rl_vs_sl_row(data, complexities, gains, k, f"RL populations are more balanced: "
-                              f"{'higher' if sign > 0 else 'lower'} {POP_MEASURES[k]}", mann_whitney, "p", np.nanmedian,
-                              ".3g", sign))
+                              f"{'higher' if sign > 0 else 'lower'} {POP_MEASURES[k]}", u_test, "U test p",
+                              np.nanmedian, ".3g", sign))
     return L + [""]
 
 
 def rl_vs_sl_row(data: dict, complexities: list[str], gains: list[float], key: str, claim: str, test, test_name: str,
-                 stat, fmt: str, sign: float = 1.0) -> str:
-    """One claims-table row: per complexity, stat(RL) vs stat(SL) of `key` (gains pooled), `test`'s p-value,
+                 centre, fmt: str, sign: float = 1.0) -> str:
+    """One claims-table row: per complexity, centre(RL) vs centre(SL) of `key` (gains pooled), `test`'s p-value,
     and the verdict for a claim that RL's value is higher (sign 1) or lower (sign -1)."""
     parts, verdicts = [], []
     for cx in complexities:
         a, c = pooled(data, "RL", cx, gains, key), pooled(data, "SL", cx, gains, key)
         p = test(a, c)
-        parts.append(f"{cx}: RL {stat(a):{fmt}} vs SL {stat(c):{fmt}} ({test_name} {fmt_p(p)})")
-        verdicts.append(f"{cx}: {verdict(p, stat(a) - stat(c), sign)}")
+        parts.append(f"{cx}: RL {centre(a):{fmt}} vs SL {centre(c):{fmt}} ({test_name} {format_p(p)})")
+        verdicts.append(f"{cx}: {verdict(p, centre(a) - centre(c), sign)}")
     return f"| {claim} | {'; '.join(parts)} | {'; '.join(verdicts)} |"
 
 
 def notes(data: dict, complexities: list[str], gains: list[float], b: Budget) -> list[str]:
     """Caveats of the comparison (the numbers in them are computed from the data)."""
-    acc = {(m, cx): np.median(pooled(data, m, cx, gains, "accuracy")) for m in METHODS for cx in complexities}
-    change = {m: np.median(np.concatenate([pooled(data, m, cx, gains, "rec_change") for cx in complexities]))
-              for m in METHODS}
+    acc = {(m, cx): pooled(data, m, cx, gains, "accuracy") for m in METHODS for cx in complexities}
+    change = {m: np.concatenate([pooled(data, m, cx, gains, "rec_change") for cx in complexities]) for m in METHODS}
     rl_updates = b.rl_steps // (b.rl_envs * b.rl_rollout) * 4 * 4
     hyb = max(data[(m, cx, g)]["hybrid_loose"].mean() for m in METHODS for cx in complexities for g in gains)
     return [
@@ -894,24 +970,22 @@ def notes(data: dict, complexities: list[str], gains: list[float], b: Budget) ->
         "instead of a uniform width, fixed training budgets instead of training to 95% accuracy, a 5-step delay and "
         "noise 0.5 (ideal observer ~0.81). Their numbers are not available; only the directions of their claims "
         "are compared.",
-        "- Unequal performance on the context task: median test accuracy RL "
-        + ", ".join(f"{cx} {acc[('RL', cx)]:.2f}" for cx in complexities) + " vs SL "
-        + ", ".join(f"{cx} {acc[('SL', cx)]:.2f}" for cx in complexities)
-        + ". PPO has not converged on the context task within its budget (learning curves); the 'learned' table "
-        "compares the networks above the accuracy threshold only.",
+        "- Performance: median test accuracy (gains pooled) "
+        + "; ".join(f"{cx}: RL {np.median(acc[('RL', cx)]):.2f} vs SL {np.median(acc[('SL', cx)]):.2f} "
+                    f"({rl_vs_sl(acc[('RL', cx)], acc[('SL', cx)])})" for cx in complexities)
+        + ". The 'learned' table compares the networks above the accuracy threshold only.",
         f"- The attractors are long-time properties (thousands of steps) of the network with the delay input "
-        f"clamped, while a trial lasts 23 steps: neither loss constrains them directly beyond the few delay steps, "
-        f"so they are largely what training left of the initial dynamics (the 'untrained' rows: g <= 1 starts with "
-        f"one stable fixed point at that input, g = 2 mostly chaotic).",
+        f"clamped, while a trial lasts 23 steps: neither loss constrains them directly beyond the few delay steps "
+        f"(compare the 'untrained' rows: the initial networks' classes at each gain).",
         f"- Hybrid networks are rare under every definition (at most {hyb:.2f} of a cell, loose definition); the "
         "strict definition (a torus, LE_1 = LE_2 = 0) almost never occurs: discrete-time oscillations here are "
         "invariant circles or periodic orbits. Most networks are either fixed-point networks or oscillating / "
         "chaotic networks without a stable fixed point at the delay input.",
-        f"- RL moved the recurrent weights further from their initial values than SL (median relative change "
-        f"{change['RL']:.2f} vs {change['SL']:.2f}): PPO made {rl_updates:,} Adam steps "
+        f"- Relative change of the recurrent weights from their initial values, median RL "
+        f"{np.median(change['RL']):.2f} vs SL {np.median(change['SL']):.2f} ({rl_vs_sl(change['RL'], change['SL'])}); "
+        f"PPO made {rl_updates:,} Adam steps "
         f"({b.rl_steps // (b.rl_envs * b.rl_rollout)} updates x 4 epochs x 4 minibatches) against SL's "
-        f"{b.sl_updates}, so RL's networks are not simply closer "
-        "to their initialisation.",
+        f"{b.sl_updates}.",
         "- 'Stable FP' means a stable fixed point found by the finder (128 candidates from the network's own "
         "states) or reached by one of the attractor runs; the finder can miss fixed points far from the data.",
         "- Many tests, no correction for multiple comparisons: read single p-values near 0.05 with care.", ""]
@@ -926,6 +1000,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--complexities", nargs="*", default=None, choices=list(COMPLEXITIES))
     ap.add_argument("--gains", nargs="*", type=float, default=None)
+    ap.add_argument("--from-saved", action="store_true",
+                    help="regenerate the tables from the saved per-network CSVs only (no training, no analysis)")
     args = ap.parse_args()
     b = QUICK if args.quick else FULL
     if args.seeds:
@@ -937,13 +1013,23 @@ def main() -> None:
     tpath = root / "timings.json"
     timings = json.loads(tpath.read_text()) if tpath.exists() else {}
     t0 = time.perf_counter()
-    data = {}
+    data, saved = {}, 0
     for cx in complexities:
         for g in gains:
             for m in METHODS:
                 name = cell_name(m, cx, g)
-                csv_path = root / f"{name}.csv"
-                nets, t_train = train_cell(m, cx, g, b, root / "checkpoints" / f"{name}.npz")
+                csv_path, npz = root / f"{name}.csv", root / "checkpoints" / f"{name}.npz"
+                if args.from_saved or (csv_path.exists() and not npz.exists()):  # a fresh checkout: no retraining
+                    init_path = root / f"{cell_name('untrained', cx, g)}.csv"
+                    for key, path in (((m, cx, g), csv_path), (("init", cx, g), init_path)):
+                        if path.exists():
+                            data[key] = read_rows(path)
+                            data[key]["complex"] = ~data[key]["fp_only"]
+                        elif key[0] != "init":
+                            raise SystemExit(f"--from-saved: {path} does not exist")
+                    saved += 1
+                    continue
+                nets, t_train = train_cell(m, cx, g, b, npz)
                 if t_train:  # (re)trained: an older analysis of this cell is stale
                     timings.setdefault(name, {})["train_s"] = t_train
                     csv_path.unlink(missing_ok=True)
@@ -953,9 +1039,9 @@ def main() -> None:
                     write_rows(csv_path, rows)
                     timings.setdefault(name, {})["analysis_s"] = t_an
                     tpath.write_text(json.dumps(timings, indent=1))
-                data[(m, cx, g)] = read_rows(csv_path) | {"_curve": nets["eval_return"]}
+                data[(m, cx, g)] = read_rows(csv_path)
                 data[(m, cx, g)]["complex"] = ~data[(m, cx, g)]["fp_only"]
-                print(f"{name}: accuracy {quartiles(data[(m, cx, g)]['accuracy'], '.2f')}, map-sense hybrid "
+                print(f"{name}: accuracy {np.median(data[(m, cx, g)]['accuracy']):.2f}, map-sense hybrid "
                       f"{data[(m, cx, g)]['hybrid_map'].mean():.2f}, {time.perf_counter() - t0:.0f} s", flush=True)
                 if m == "RL":  # reference: the same analysis of the untrained networks (RL's initial cells)
                     init_path = root / f"{cell_name('untrained', cx, g)}.csv"
@@ -971,8 +1057,9 @@ def main() -> None:
                         timings.setdefault(cell_name("untrained", cx, g), {})["analysis_s"] = t_an
                     data[("init", cx, g)] = read_rows(init_path)
                     data[("init", cx, g)]["complex"] = ~data[("init", cx, g)]["fp_only"]
-    tpath.write_text(json.dumps(timings, indent=1))
-    md = report(data, complexities, gains, b, timings, root, args.quick, time.perf_counter() - t0)
+    if saved < len(complexities) * len(gains) * len(METHODS):
+        tpath.write_text(json.dumps(timings, indent=1))
+    md = report(data, complexities, gains, b, timings, root, args.quick, time.perf_counter() - t0, saved)
     (root.parent / f"{root.name}.md").write_text(md)
     print(md)
 
