@@ -266,8 +266,10 @@ def test_reset_layout_separations(min_sep):
     assert not bool(s.reached_a.any()) and not bool(s.time.any())
     np.testing.assert_allclose(obs, jnp.concatenate([s.pos, s.goal_a - s.pos, s.goal_b - s.pos,
                                                      jnp.zeros((512, 1))], axis=1), atol=1e-6)
-    _, again = reset(keys)  # deterministic per key
-    np.testing.assert_array_equal(again.goal_b, s.goal_b)
+    _, again = reset(keys[::-1])  # a layout depends on its own key only, not on its place in the batch
+    np.testing.assert_array_equal(again.goal_b, s.goal_b[::-1])
+    layouts = np.concatenate([np.asarray(s.pos), np.asarray(s.goal_a), np.asarray(s.goal_b)], axis=1)
+    assert len(np.unique(layouts, axis=0)) == 512  # and every key its own
 
 
 # ------------------------------------------------------------------------------------------------------- both

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -15,7 +17,9 @@ def test_tour_runs():
     assert "RTRL: relative error vs BPTT" in out.stdout
     rtrl_err = float(out.stdout.split("RTRL: relative error vs BPTT ")[1].split(",")[0])
     assert rtrl_err < 1e-8
-    assert "median return over seeds" in out.stdout
+    # 2,000 steps, an evaluation every 200: 11 medians over the seeds, each a CartPole return (1 to 500)
+    medians = np.array(out.stdout.split("median return over seeds: [")[1].split("]")[0].split(), float)
+    assert medians.shape == (11,) and np.all((medians >= 1) & (medians <= 500)), medians
 
 
 def test_dynamics_notebook_runs():

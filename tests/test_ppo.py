@@ -71,7 +71,7 @@ def test_rollout_resets_state_on_episode_end_and_bootstraps_truncation(short_epi
     inside = ~done[:-1]
     np.testing.assert_allclose(v_next[:-1][inside], v[1:][inside], rtol=1e-6)
     trunc = done[:-1] & ~np.asarray(traj.terminated)[:-1]
-    assert np.all(np.abs(v_next[:-1][trunc] - v[1:][trunc]) > 0)  # not the reset observation's value
+    assert trunc.any() and np.all(np.abs(v_next[:-1][trunc] - v[1:][trunc]) > 0)  # V(final obs), not V(reset)
 
 
 def test_replay_of_whole_sequences_reproduces_what_the_policy_saw(short_episodes):
@@ -144,9 +144,11 @@ def test_continuous_actions_and_config_errors():
 
 
 def test_ppo_gru_learns_cartpole():
-    """Smoke version of the learning claim: 4 seeds x 40k steps (8 envs x 32 steps per update, lr 1e-3) lift
-    the evaluation return far above the ~22 of the initial (near-uniform) policy (about 280 on this machine)."""
-    cfg = PPOConfig(cell="gru", hidden_size=32, head_hidden=32, num_envs=8, num_steps=32, total_steps=40_960,
+    """Smoke version of the learning claim: 4 seeds x 80k steps (8 envs x 32 steps per update, lr 1e-3) lift
+    the median evaluation return far above the ~22 of the initial (near-uniform) policy. One learner's curve
+    depends on the CPU's vector width (float rounding): the final median was 327-383 under AVX-512, AVX2, AVX
+    and SSE4.2 code (the lowest seed 235), against a threshold of 120; 40k steps gave 245-334."""
+    cfg = PPOConfig(cell="gru", hidden_size=32, head_hidden=32, num_envs=8, num_steps=32, total_steps=81_920,
                     eval_every=20_480, hparams=PPOHParams(lr=1e-3))
     _, m = jax.jit(jax.vmap(make_train(cfg)))(jax.random.split(jax.random.key(0), 4))
     first, last = np.asarray(m.eval_return)[:, 0], np.asarray(m.eval_return)[:, -1]
