@@ -72,10 +72,11 @@ class FieldErrors:
 
 def default_eval_every(total_steps: int, default: int, unit: int = 1) -> int:
     """The evaluation interval used when none is given: `default` if it divides `total_steps`, else the largest
-    interval total_steps / k (k = 2, 3, ...) not above `default` that is a whole number of `unit`s (an update,
-    a truncation window); if every such interval is under default / 4, the budget itself (one evaluation, at
-    the end). A budget that is no whole number of units is returned unchanged: validation then names it."""
-    if total_steps <= 0 or default <= 0 or total_steps % default == 0 or total_steps % unit:
+    interval total_steps / k (k a whole number) not above `default` that is a whole number of `unit`s (an
+    update, a truncation window); if every such interval is under default / 4, the budget itself (one
+    evaluation, at the end). Invalid numbers, or a budget that is no whole number of units, return `default`
+    unchanged: validation then names the field."""
+    if min(total_steps, default, unit) <= 0 or total_steps % default == 0 or total_steps % unit:
         return default
     for k in range(max(1, -(-total_steps // default)), total_steps // unit + 1):
         every = total_steps // k
