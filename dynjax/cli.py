@@ -184,12 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "analyse":
         return _analyse(args)
-    from dynjax.sweep import load_spec, run_sweep
+    from dynjax.sweep import load_spec, resolve, run_sweep
 
     try:
         spec = load_spec(args.spec) if args.command == "sweep" else spec_from_args(args)
+        env_id = resolve(spec)[0].config.env_id  # every field validated before JAX's compile cache is touched
         out = args.out or (Path(spec.out) if spec.out else Path("runs") / (
-            Path(args.spec).stem if args.command == "sweep" else f"{args.algo}-{_env_of(spec)}"))
+            Path(args.spec).stem if args.command == "sweep" else f"{args.algo}-{env_id}"))
         if args.memory_budget_gb is not None and not args.memory_budget_gb > 0:
             raise ValueError(f"memory_budget_gb: must be > 0, got {args.memory_budget_gb}")
         if not args.no_compile_cache:
@@ -222,12 +223,6 @@ def _analyse(args: argparse.Namespace) -> int:
     print((out / "summary.md").read_text())
     print(f"analysis in {out}")
     return 0
-
-
-def _env_of(spec: SweepSpec) -> str:
-    from dynjax.sweep.spec import resolve
-
-    return resolve(spec)[0].config.env_id
 
 
 if __name__ == "__main__":
