@@ -9,12 +9,12 @@ heads; PureJaxRL's CartPole settings: 4 envs x 128 steps, 4 epochs x 4 minibatch
 
 Reported (benchmarks/results/blind_dynamics.md and .png): learning curves (median, IQR band over seeds) and,
 per seed, then as IQM (95% bootstrap CI) · median [q25, q75] over the seeds that did not diverge
-(dynjax.stats): the final return (mean of the last 10% of the evaluations after step 0), the best return
+(dynjax.results.stats): the final return (mean of the last 10% of the evaluations after step 0), the best return
 excluding the untrained step 0, the area under the learning curve (AUC: the mean return over training), the
 early return (mean evaluation return over the first quarter of the budget, step 0 excluded) and the steps to
 threshold (first evaluation after step 0 with return >= 475; over the seeds that reach it, counted). Each
 RD-PPO configuration is compared with plain PPO on the same environment on the early return, the final return
-and the AUC, seeds as the unit: two-sided Mann-Whitney U test (p) and P(RD-PPO > PPO) (dynjax.stats.compare).
+and the AUC, seeds as the unit: two-sided Mann-Whitney U test (p) and P(RD-PPO > PPO) (dynjax.results.stats.compare).
 
     python benchmarks/blind_dynamics.py                 # 16 seeds x 262,144 steps per config
     python benchmarks/blind_dynamics.py --quick         # 2 seeds, 8k steps: a pipeline check only
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from common import run_cell, slug
-from dynjax.results import diverged_mask, plot_learning_curves, read_metrics
-from dynjax.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
+from dynjax.results.metrics import diverged_mask, plot_learning_curves, read_metrics
+from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
 from dynjax.sweep import spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,7 +54,7 @@ def run(algo: str, env: str, seeds: int, steps: int, eval_every: int, root: Path
 
 def measures(m: dict, keep: np.ndarray) -> dict[str, np.ndarray]:
     """Per-seed measures of the learners of `m` selected by `keep`: final return, best return excluding step 0,
-    return AUC (dynjax.stats.curve_scores), early return (mean over the first quarter of the evaluations after
+    return AUC (dynjax.results.stats.curve_scores), early return (mean over the first quarter of the evaluations after
     step 0) and the first evaluation step after step 0 with return >= THRESHOLD (nan: never)."""
     ev, steps = np.asarray(m["eval_return"], float)[keep], np.asarray(m["step"])[0]
     scores = curve_scores(ev, steps)
@@ -89,7 +89,7 @@ def main() -> None:
         "beta = 0.3 of the reaction-diffusion readout into the logits.",
         "",
         "Every cell: IQM (95% bootstrap CI) · median [q25, q75] over the seeds that did not diverge "
-        "(dynjax.stats). Per seed, final = mean of the last 10% of the evaluations after step 0 (here the last "
+        "(dynjax.results.stats). Per seed, final = mean of the last 10% of the evaluations after step 0 (here the last "
         f"{final_points(steps // eval_every + 1)}), best = the best evaluation excluding step 0, AUC = the mean "
         "return over training (area under the learning curve / steps), early = the mean evaluation return over "
         f"the first quarter of the budget (step 0 excluded); steps to {THRESHOLD:g}: the first evaluation reaching "

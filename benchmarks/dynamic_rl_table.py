@@ -17,7 +17,7 @@ before and as many after the swap; by default half the other cells' budget each,
 ablations run on --ablation-tasks (slider-crank by default, where Dynamic RL learns within the budget).
 
 Reported (benchmarks/results/dynamic_rl_table.md, figures in benchmarks/results/dynamic_rl/): per seed, then
-over the seeds that did not diverge as IQM (95% bootstrap CI) · median [q25, q75] (dynjax.stats):
+over the seeds that did not diverge as IQM (95% bootstrap CI) · median [q25, q75] (dynjax.results.stats):
 - success (the share of 10 evaluation episodes that complete the task; Dynamic RL acts deterministically, PPO
   samples): final success = mean of the last 10% of the evaluations after step 0; the steps until the first
   evaluation after step 0 with any success and with >= 50% success (over the seeds that reach it, counted);
@@ -30,7 +30,7 @@ over the seeds that did not diverge as IQM (95% bootstrap CI) · median [q25, q7
   success is back to 80% of the pre-swap level (seeds with no pre-swap success are not counted);
 - comparisons, seeds as the unit: every variant against Dynamic RL on the same task, and the two swap cells:
   two-sided Mann-Whitney U test (p, not corrected for the number of comparisons) and the probability of
-  improvement P(A > B) (dynjax.stats.compare);
+  improvement P(A > B) (dynjax.results.stats.compare);
 - the throughput of Dynamic RL's 300-neuron actor in seed-steps/s beside RTRRL (32-unit CT-RNN, RFLO) and
   PPO-MTRNN (--keep-throughput copies the rows of the existing table instead of measuring again).
 
@@ -50,8 +50,8 @@ import numpy as np
 
 from common import run_cell, slug
 from dynjax.agents import ALGORITHMS
-from dynjax.results import diverged_mask, plot_learning_curves, read_metrics
-from dynjax.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
+from dynjax.results.metrics import diverged_mask, plot_learning_curves, read_metrics
+from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
 from dynjax.sweep import resolve, spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -126,7 +126,7 @@ def recovery(success: np.ndarray, steps: np.ndarray, swap_at: int) -> tuple[np.n
 
 def measures(c: dict) -> dict[str, np.ndarray]:
     """Per-seed measures of a cell's seeds that did not diverge: final success, steps to the first success and to
-    50% success, the return's final / best excluding step 0 / AUC (dynjax.stats.curve_scores), and for Dynamic
+    50% success, the return's final / best excluding step 0 / AUC (dynjax.results.stats.curve_scores), and for Dynamic
     RL the exploration exponent at step 0 and final and the final share of saturated outputs; a swap cell adds
     its success before the swap, the recovery steps and whether each seed with pre-swap success recovered
     (1/0; nan for the others)."""
@@ -158,7 +158,7 @@ def reached(x: np.ndarray) -> str:
 
 
 def comparison(task: str, a: str, b: str, measure: str, x: np.ndarray, y: np.ndarray) -> str:
-    """A table row comparing per-seed values x of agent a with y of agent b (dynjax.stats.compare)."""
+    """A table row comparing per-seed values x of agent a with y of agent b (dynjax.results.stats.compare)."""
     c = compare(x, y)
     return (f"| {task} | {a} vs {b} | {measure} | {c.n_a} vs {c.n_b} | {format_p(c.p_value)} | "
             f"{c.prob_improvement:.2f} | {c.verdict(a, b)} |")
@@ -301,7 +301,7 @@ def main() -> None:
         f"{swap_steps:,} steps before the swap and as many after it ({2 * n_evals} evaluations).")
     stats_note = (
         "Every cell: IQM (95% bootstrap CI) · median [q25, q75] over the seeds that did not diverge "
-        "(dynjax.stats). Per seed, final = mean of the last 10% of the evaluations after step 0 (here the last "
+        "(dynjax.results.stats). Per seed, final = mean of the last 10% of the evaluations after step 0 (here the last "
         f"{final_points(n_evals + 1)}; swap cells: the last {final_points(2 * n_evals + 1)}), best = the best "
         "evaluation excluding step 0, AUC = the mean over training (area under the learning curve / steps). Steps "
         "to an event: over the seeds that reach it (counted beside it).")

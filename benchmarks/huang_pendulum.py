@@ -17,11 +17,11 @@ learning frozen (dynjax.analysis, the agent's greedy closed loop `learner.closed
   final state"; nan where either is missing) against reward-to-go = R(final) - R(checkpoint) (R: the
   evaluation return at that point; the final checkpoint, where both are 0 by construction, is left out);
 - top-5 integration timescales tau_i = |1 / ln|lambda_i|| of dF/dh averaged over 100 points of the recording
-  (dynjax.analyse.recorded_timescales);
+  (dynjax.apps.analyse.recorded_timescales);
 - ring: PCA of the recorded states (top 2 components), phi = angle in that plane; ring score =
   max(|mean exp(i(phi - theta))|, |mean exp(i(phi + theta))|) (1: the plane codes theta as a circle).
 
-Statistics (dynjax.stats; a seed is the unit, checkpoints of one network are never pooled): the learning curve
+Statistics (dynjax.results.stats; a seed is the unit, checkpoints of one network are never pooled): the learning curve
 of each seed (its run's metrics.csv) gives final (mean of the last 10% of evaluations), best excluding step 0
 and AUC; every per-seed measure is shown as IQM (95% bootstrap CI) · median [IQR] over seeds. The paper's
 claims are tested across seeds: a correlation claim by one correlation per seed (Pearson r of d against
@@ -59,11 +59,11 @@ import numpy as np
 from scipy import stats
 
 from common import run_cell
-from dynjax.analyse import recorded_timescales
+from dynjax.apps.analyse import recorded_timescales
 from dynjax.analysis import find_fixed_points, pca
 from dynjax.analysis.closed_loop import flat_step, record
-from dynjax.results import diverged_mask, read_metrics, summarize
-from dynjax.stats import aggregate, compare, final_points, format_p, format_stats
+from dynjax.results.metrics import diverged_mask, read_metrics, summarize
+from dynjax.results.stats import aggregate, compare, final_points, format_p, format_stats
 from dynjax.sweep import spec_from_dict
 from dynjax.sweep.report import write_report
 from dynjax.sweep.snapshots import load_snapshot, make_unit_learner, snapshot_units
@@ -274,7 +274,7 @@ def paired_change(x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def stat(x: np.ndarray, fmt: str = ".2f") -> str:
-    """IQM (95% CI) · median [IQR] over the seeds (dynjax.stats)."""
+    """IQM (95% CI) · median [IQR] over the seeds (dynjax.results.stats)."""
     return format_stats(aggregate(x), fmt)
 
 

@@ -65,10 +65,10 @@ Analysis of each trained network (float64, vmapped over networks, delay inputs a
                and at initialisation (CV and Gini are scale-free, so the two methods' different readout init
                scales do not enter).
 
-Statistics (a network is the unit; dynjax.stats): per-network measures (accuracy, learning-curve scores: final
+Statistics (a network is the unit; dynjax.results.stats): per-network measures (accuracy, learning-curve scores: final
 = mean of the last 10% of the evaluations after step 0, best excluding step 0, AUC; population measures, ...)
 as IQM (95% bootstrap CI) · median [IQR] over the networks, RL vs SL by the two-sided Mann-Whitney U test with
-the probability of improvement P(RL > SL) (dynjax.stats.compare); hybrid shares with Wilson 95% intervals, RL vs
+the probability of improvement P(RL > SL) (dynjax.results.stats.compare); hybrid shares with Wilson 95% intervals, RL vs
 SL per cell by Fisher's exact test; the dependence on gain by a chi-square test over the three gains per
 (method, complexity); hybrid (0/1) vs accuracy by the point-biserial correlation (per cell and pooled over
 gains), and the difference of two such correlations by Fisher's z test.
@@ -118,7 +118,7 @@ from dynjax.cells import CELLS  # noqa: E402
 from dynjax.cells.gated import DenseRNNParams  # noqa: E402
 from dynjax.envs.adapter import make_env  # noqa: E402
 from dynjax.envs.decision import make_dataset  # noqa: E402
-from dynjax.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats  # noqa: E402
+from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CELL, HIDDEN = "rnn", 64
@@ -449,7 +449,7 @@ def point_biserial(flags: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def u_test(a: np.ndarray, b: np.ndarray) -> float:
-    """p of the two-sided Mann-Whitney U test of per-network values (dynjax.stats.compare)."""
+    """p of the two-sided Mann-Whitney U test of per-network values (dynjax.results.stats.compare)."""
     return compare(a, b).p_value
 
 
@@ -470,7 +470,7 @@ def rl_vs_sl(a: np.ndarray, b: np.ndarray) -> str:
 
 
 def stat(x: np.ndarray, fmt: str = ".2f") -> str:
-    """IQM (95% bootstrap CI) · median [q25, q75] over the networks (dynjax.stats)."""
+    """IQM (95% bootstrap CI) · median [q25, q75] over the networks (dynjax.results.stats)."""
     return format_stats(aggregate(x), fmt)
 
 
@@ -525,7 +525,7 @@ def curves(d: dict) -> tuple[np.ndarray, np.ndarray] | None:
 
 def curve_stats(d: dict, b: Budget) -> dict[str, np.ndarray]:
     """Per network: final (mean of the last 10% of the evaluations after step 0), best (excluding step 0) and
-    AUC of the evaluation return (dynjax.stats.curve_scores). Without the curves only final is known, and only
+    AUC of the evaluation return (dynjax.results.stats.curve_scores). Without the curves only final is known, and only
     when it is the last evaluation (the eval_return column), as for n_evals <= 10; the rest is nan."""
     c = curves(d)
     if c is not None:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from common import run_cell, slug
-from dynjax.stats import compare, format_p, format_stats
+from dynjax.results.stats import compare, format_p, format_stats
 from dynjax.sweep import spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"

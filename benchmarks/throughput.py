@@ -7,7 +7,7 @@ Each cell runs in its own process (so peak memory is that cell's own) and report
   - XLA cost analysis of one update step: flops and bytes accessed per seed-step;
   - compile time and peak resident memory of the process.
 S = 1 uses the plain (un-vmapped) single-learner program; S > 1 vmaps seeds in blocks of --seed-block
-(dynjax.batching.blocked_vmap), as `dynjax train` does.
+(dynjax.sweep.batching.blocked_vmap), as `dynjax train` does.
 
     python benchmarks/throughput.py                # issue grid, writes benchmarks/results/throughput.md
     python benchmarks/throughput.py --quick        # a few cells, seconds
@@ -35,7 +35,7 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
     import numpy as np
 
     from dynjax import RTRRLConfig, make_learner
-    from dynjax.batching import auto_block, blocked_vmap, state_bytes
+    from dynjax.sweep.batching import auto_block, blocked_vmap, state_bytes
 
     steps = int(min(CADENCE, max(100, 4_000_000 // (S * max(1, (N // 32) ** 2) * (16 if rule == "rtrl" else 1)))))
     cfg = RTRRLConfig(env_id=env_id, obs_mask=mask, hidden_size=N, rule=rule, total_steps=steps, eval_every=steps)
@@ -172,7 +172,7 @@ def regime_notes(rows: list[dict], lim: dict, kernels: int) -> list[str]:
     cap = lim["bandwidth_Bps"] / (2 * sat["state_bytes"])
     lines.append(f"- bandwidth: a block larger than the cache streams 2 x {sat['state_bytes'] / 1e3:.1f} kB per "
                  f"seed-step from memory: at {lim['bandwidth_Bps'] / 1e9:.1f} GB/s that caps N=32 at {cap:,.0f} "
-                 "seed-steps/s, which is why blocks are sized to the cache (dynjax.batching.auto_block) and no cell "
+                 "seed-steps/s, which is why blocks are sized to the cache (dynjax.sweep.batching.auto_block) and no cell "
                  "above is in this regime.")
     if big and big is not sat:
         lines.append(f"- S={big['S']} keeps {big['train_rate'] / sat['train_rate']:.0%} of the best per-seed rate "
@@ -265,8 +265,8 @@ def compile_programs() -> dict:
     import numpy as np
 
     from dynjax.agents import ALGORITHMS
-    from dynjax.batching import auto_block, state_bytes
-    from dynjax.cli import build_parser, spec_from_args
+    from dynjax.sweep.batching import auto_block, state_bytes
+    from dynjax.apps.cli import build_parser, spec_from_args
     from dynjax.sweep.devices import global_array, learner_mesh
     from dynjax.sweep.runner import batch_programs
     from dynjax.sweep.spec import resolve
@@ -290,7 +290,7 @@ def compile_programs() -> dict:
 
 
 def compile_split(repeats: int) -> list[str]:
-    """`compile_programs` under JAX's own threefry lowering and under dynjax's (dynjax.threefry), alternating,
+    """`compile_programs` under JAX's own threefry lowering and under dynjax's (dynjax.startup.threefry), alternating,
     each in a fresh process: a markdown table of medians."""
     import statistics
 
@@ -381,7 +381,7 @@ def main() -> None:
     ap.add_argument("--mask", default="even")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed-block", type=int, default=0,
-                    help="seeds vmapped per block; 0 = sized to the cache as `dynjax train` does (dynjax.batching)")
+                    help="seeds vmapped per block; 0 = sized to the cache as `dynjax train` does (dynjax.sweep.batching)")
     ap.add_argument("--full", action="store_true", help="the S x N cost-model grid (S up to 4096, N 16..128)")
     ap.add_argument("--out", type=Path, default=RESULTS / "throughput.md")
     ap.add_argument("--sweep", action="store_true", help="also time a 256-seed x 100k-step run end to end")

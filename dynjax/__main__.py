@@ -1,5 +1,5 @@
 import sys
 
-from dynjax.cli import main
+from dynjax.apps.cli import main
 
 sys.exit(main())

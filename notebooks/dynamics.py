@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dynjax.analyse import AnalyseOptions, analyse_run
+from dynjax.apps.analyse import AnalyseOptions, analyse_run
 from dynjax.analysis import find_fixed_points, largest_lyapunov, unique_fixed_points
 from dynjax.cells.mtrnn import LeakyLayer, leaky_update
 from dynjax.rules.sensitivity import (input_trace_init, input_trace_update, log_rms, sal_srl_update, sensitivity,

@@ -144,7 +144,7 @@ def test_non_finite_parameters_are_flagged_as_diverged():
 
 
 def test_blocked_and_single_seed_programs_equal_plain_vmap():
-    from dynjax.batching import blocked_vmap
+    from dynjax.sweep.batching import blocked_vmap
 
     learner = make_learner(RTRRLConfig(hidden_size=8, **TINY))
     keys = jax.random.split(jax.random.key(5), 4)

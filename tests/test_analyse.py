@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from dynjax.agents import ALGORITHMS
-from dynjax.analyse import AnalyseOptions, analyse_network
+from dynjax.apps.analyse import AnalyseOptions, analyse_network
 from dynjax.analysis.attractors import FIXED_POINT
 from dynjax.analysis.closed_loop import ClosedLoop, flat_step, record
-from dynjax.cli import main
+from dynjax.apps.cli import main
 from dynjax.envs import make_env
 from dynjax.sweep import run_sweep, spec_from_dict
 from dynjax.sweep.snapshots import load_snapshot, make_unit_learner, snapshot_units

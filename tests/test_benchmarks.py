@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dynjax.results import read_metrics
-from dynjax.stats import aggregate, curve_scores, format_stats
+from dynjax.results.metrics import read_metrics
+from dynjax.results.stats import aggregate, curve_scores, format_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ.copy() | {"PYTHONPATH": str(ROOT)}  # the checkout, installed or not

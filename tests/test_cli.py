@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from dynjax.cli import main
-from dynjax.results import read_metrics, summarize
+from dynjax.apps.cli import main
+from dynjax.results.metrics import read_metrics, summarize
 
 
 def test_train_writes_run_directory(tmp_path):
@@ -53,7 +53,7 @@ def test_diverged_seeds_are_flagged_and_excluded():
 
 
 def test_every_algorithm_has_a_command_with_its_fields_presets_and_hyperparameters():
-    from dynjax.cli import build_parser, spec_from_args
+    from dynjax.apps.cli import build_parser, spec_from_args
     from dynjax.sweep import resolve
 
     def config_of(*argv):
@@ -152,7 +152,7 @@ def test_resume_with_other_versions_is_flagged_and_changed_defaults_are_refused(
 
 def test_defaults_do_not_surprise():
     """The whole observation unless a mask is named; a budget that the default cadence does not divide runs."""
-    from dynjax.cli import build_parser, spec_from_args
+    from dynjax.apps.cli import build_parser, spec_from_args
     from dynjax.sweep import resolve
 
     def config_of(*argv):

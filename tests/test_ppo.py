@@ -8,7 +8,7 @@ import pytest
 
 from dynjax.agents.ppo import PPOConfig, PPOHParams, make_learner, make_train
 from dynjax.cells.reaction_diffusion import RDState, laplacian, rd_readout, rd_step
-from dynjax.td import gae
+from dynjax.rules.td import gae
 
 SMALL = dict(hidden_size=16, head_hidden=16, num_envs=4, num_steps=16, num_minibatches=2, update_epochs=2,
              total_steps=128, eval_every=64, eval_episodes=2)

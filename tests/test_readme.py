@@ -4,7 +4,7 @@
 import re
 from pathlib import Path
 
-from dynjax.reproduce import RESULTS, TABLES, readme_tables, table_text
+from dynjax.apps.reproduce import RESULTS, TABLES, readme_tables, table_text
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from dynjax.cli import main
-from dynjax.reproduce import RESULTS, TABLES, command
+from dynjax.apps.cli import main
+from dynjax.apps.reproduce import RESULTS, TABLES, command
 
 NAMED = ("rtrrl", "dynamic-rl", "blind-dynamics", "huang-pendulum", "rl-vs-sl", "throughput", "scaling")
 
@@ -34,7 +34,7 @@ def test_unknown_table_is_a_clear_error(capsys):
 
 def test_outside_a_checkout_it_says_what_to_do(tmp_path, monkeypatch, capsys):
     """As from an installed wheel: no benchmarks beside the package, none in or above the working directory."""
-    import dynjax.reproduce as reproduce
+    import dynjax.apps.reproduce as reproduce
 
     monkeypatch.setattr(reproduce, "PACKAGE_PARENT", tmp_path / "site-packages")
     monkeypatch.chdir(tmp_path)

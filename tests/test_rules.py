@@ -7,7 +7,7 @@ import pytest
 
 from dynjax.agents.rtrrl import AgentParams, eligibility
 from dynjax.cells import CTRNNParams, ctrnn_init, ctrnn_step
-from dynjax.heads import bounded_gaussian, categorical, heads_init
+from dynjax.agents.heads import bounded_gaussian, categorical, heads_init
 from dynjax.rules import rflo, rtrl
 
 

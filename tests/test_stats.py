@@ -1,10 +1,10 @@
-"""dynjax.stats against slow obvious references: per-seed curve scores by hand, the IQM by sorting, the
+"""dynjax.results.stats against slow obvious references: per-seed curve scores by hand, the IQM by sorting, the
 bootstrap interval against a plain resampling loop, the U test's verdict on separated and identical samples."""
 
 import numpy as np
 import pytest
 
-from dynjax.stats import aggregate, compare, curve_scores, final_points, iqm, iqm_ci
+from dynjax.results.stats import aggregate, compare, curve_scores, final_points, iqm, iqm_ci
 
 
 def test_curve_scores_exclude_step_0_and_average_the_last_tenth():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dynjax import RTRRLConfig, RTRRLHParams, make_train
-from dynjax.results import read_metrics
+from dynjax.results.metrics import read_metrics
 from dynjax.sweep import resolve, run_sweep, spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dynjax.td import accumulating_trace, dutch_trace, lambda_returns, td_error
+from dynjax.rules.td import accumulating_trace, dutch_trace, lambda_returns, td_error
 
 
 def _chain(T=9, n_feat=4, seed=0):

@@ -1,4 +1,4 @@
-"""dynjax.threefry: the straight-line CPU lowering of Threefry-2x32 gives JAX's random bits exactly."""
+"""dynjax.startup.threefry: the straight-line CPU lowering of Threefry-2x32 gives JAX's random bits exactly."""
 
 import json
 import os
@@ -11,7 +11,7 @@ import numpy as np
 from jax.extend.random import threefry_2x32
 
 import dynjax  # noqa: F401  (installs the lowering)
-from dynjax.threefry import PARITY, ROTATIONS
+from dynjax.startup.threefry import PARITY, ROTATIONS
 
 
 def numpy_threefry(k0, k1, x0, x1):

@@ -49,7 +49,7 @@ from dynjax.rules.rflo import rflo
 from dynjax.rules.sensitivity import (TD_TRANSFORMS, InputTrace, input_trace_init, input_trace_update, log_rms,
                                       sal_srl_update, saturation_regulariser, sensitivity, sensitivity_grad,
                                       td_transform)
-from dynjax.td import td_error
+from dynjax.rules.td import td_error
 
 Array = jax.Array
 LAYERS = ("lower", "upper", "output")

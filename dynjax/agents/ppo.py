@@ -13,7 +13,7 @@ and the recurrent state each had at the rollout's start, so BPTT sees exactly wh
 
 Episode ends: the recurrent state (and the previous action and reward) reset on terminated OR truncated;
 GAE bootstraps a truncated step from V of the final observation (computed from the same recurrent state),
-a terminated step from nothing (dynjax.td.gae).
+a terminated step from nothing (dynjax.rules.td.gae).
 
 RD-PPO (`guide=True`, the blog post "Guiding Emergence in RL (Part 1)", 2025): each environment also carries
 the activator/inhibitor state of dynjax.cells.reaction_diffusion, stepped once per environment step and reset
@@ -38,8 +38,8 @@ from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readou
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
 from dynjax.envs.change import swap_from
-from dynjax.heads import Policy, categorical, diag_gaussian
-from dynjax.td import gae
+from dynjax.agents.heads import Policy, categorical, diag_gaussian
+from dynjax.rules.td import gae
 
 Array = jax.Array
 

@@ -5,7 +5,7 @@ A CT-RNN body feeds linear actor and critic heads; everything learns online, one
     u_t     = [o_t ; a_{t-1} ; r_{t-1}]                         (Meta-RL input; a, r zero at an episode start)
     h_t     = CTRNN(h_{t-1}, u_t)                                (dynjax.cells.ctrnn)
     a_t     ~ pi(. | W_A h_t),    v_t = w_C . h_t + b_C
-    g_t     = B_C + eta_pi B_A d log pi(a_t|h_t) / d out         (dynjax.heads.feedback_signal)
+    g_t     = B_C + eta_pi B_A d log pi(a_t|h_t) / d out         (dynjax.agents.heads.feedback_signal)
     psi_t   = [ J_t * g_t  (rule: RFLO or RTRL) ; eta_pi grad_{W_A} log pi ; grad_{w_C, b_C} v ]
     z_t     = gamma lambda z_{t-1} + psi_t                        (reset to 0 at episode boundaries)
     delta_t = r_t + gamma (1 - terminated_t) v(h'_{t+1}) - v_t    (h' from the final observation: bootstraps
@@ -32,8 +32,8 @@ from dynjax.agents.base import (ClosedLoop, EvalMetrics, env_action, episode_ret
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
-from dynjax.flatten import flat_layout
-from dynjax.heads import (
+from dynjax.agents.flatten import flat_layout
+from dynjax.agents.heads import (
     Feedback,
     HeadParams,
     Policy,
@@ -44,7 +44,7 @@ from dynjax.heads import (
     value,
 )
 from dynjax.rules import RULES, OnlineRule
-from dynjax.td import accumulating_trace, dutch_trace, td_error
+from dynjax.rules.td import accumulating_trace, dutch_trace, td_error
 
 Array = jax.Array
 RULE_CHOICES = ("rflo", "rtrl", "linear")

@@ -1,6 +1,6 @@
 """Environments: the gymnax adapter and wrappers."""
 
-from dynjax import lazy_imports
+from dynjax.startup import lazy_imports
 
 lazy_imports.install()  # before gymnax's import: its plotting modules load only if a render needs them
 

@@ -1,6 +1,6 @@
 """Sweeps: config grid x seeds as vmapped, sharded, chunked, resumable programs (see dynjax.sweep.runner)."""
 
-from dynjax.distributed import initialize_distributed
+from dynjax.sweep.distributed import initialize_distributed
 from dynjax.sweep.devices import learner_mesh
 from dynjax.sweep.runner import run_sweep
 from dynjax.sweep.spec import Program, SweepSpec, load_spec, resolve, spec_from_dict

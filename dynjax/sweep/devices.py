@@ -2,11 +2,11 @@
 
 All devices of all processes form a one-axis Mesh ("learners"); every per-learner array carries the learner
 axis first and is sharded along it (NamedSharding(mesh, P("learners"))). A learner's program is vmapped over
-the learners of one device (in cache-sized blocks, dynjax.batching) under shard_map, so no cross-device
+the learners of one device (in cache-sized blocks, dynjax.sweep.batching) under shard_map, so no cross-device
 communication happens inside a chunk: each device, and each process, advances only the learners it owns.
 Metrics are gathered to every process (multihost_utils.process_allgather) and written by process 0.
 
-Multi-host: after dynjax.distributed.initialize_distributed, jax.devices() spans every process, so the same
+Multi-host: after dynjax.sweep.distributed.initialize_distributed, jax.devices() spans every process, so the same
 code shards the learners across hosts; each process feeds and advances only the shards it owns.
 """
 
@@ -18,7 +18,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from dynjax.batching import blocked_vmap
+from dynjax.sweep.batching import blocked_vmap
 
 AXIS = "learners"
 

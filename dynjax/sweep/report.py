@@ -1,6 +1,6 @@
 """The results of a sweep: summary.json, summary.md (a table per configuration) and plots.
 
-Per configuration, over its non-diverged seeds (dynjax.results.summarize, dynjax.stats): the final
+Per configuration, over its non-diverged seeds (dynjax.results.summarize, dynjax.results.stats): the final
 performance (mean of the last 10% of evaluations), the best evaluation excluding step 0 and the area under the
 learning curve, each as IQM with a 95% bootstrap interval and median [IQR]; the per-seed values are kept in
 summary.json. Plots:
@@ -16,8 +16,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from dynjax.results import atomic_write_text, plot_final_vs, plot_learning_curves, summarize, write_json
-from dynjax.stats import format_stats
+from dynjax.results.metrics import atomic_write_text, plot_final_vs, plot_learning_curves, summarize, write_json
+from dynjax.results.stats import format_stats
 
 SCORES = ("final", "best_excl_step0", "auc")  # the per-seed scores of dynjax.results.summarize
 

@@ -34,10 +34,10 @@ import numpy as np
 
 from dynjax import START
 from dynjax.agents import ALGORITHMS
-from dynjax.batching import auto_block, state_bytes
+from dynjax.sweep.batching import auto_block, state_bytes
 from dynjax.config import check_positive_int
-from dynjax import run_record
-from dynjax.results import append_metrics, drop_metrics_after, finished_learners, read_metrics, write_json
+from dynjax.results import run_record
+from dynjax.results.metrics import append_metrics, drop_metrics_after, finished_learners, read_metrics, write_json
 from dynjax.sweep.devices import abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
 from dynjax.sweep.report import write_report
 from dynjax.sweep.spec import Program, SweepSpec, config_label, resolve

@@ -2,7 +2,7 @@
 
 Summaries are over seeds that never diverged: a seed whose parameters became non-finite is listed with the
 step it diverged at and is excluded from every statistic, never averaged in. The statistics are
-dynjax.stats's: per seed the final performance (mean of the last 10% of evaluations), the best evaluation
+dynjax.results.stats's: per seed the final performance (mean of the last 10% of evaluations), the best evaluation
 excluding the untrained step 0, and the area under the learning curve; over seeds the median, IQR and IQM with
 a 95% bootstrap interval.
 """
@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from dynjax.stats import CurveScores, aggregate, curve_scores
+from dynjax.results.stats import CurveScores, aggregate, curve_scores
 
 METRIC_FIELDS = ("config", "seed", "step", "eval_return", "train_return", "diverged", "diverged_at")
 
@@ -110,7 +110,7 @@ def diverged_mask(metrics: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def summarize(metrics: Mapping[str, np.ndarray], metric: str = "eval_return") -> dict[str, Any]:
-    """Per-seed scores of the learners that did not diverge (dynjax.stats.curve_scores: final = mean of the
+    """Per-seed scores of the learners that did not diverge (dynjax.results.stats.curve_scores: final = mean of the
     last 10% of evaluations, best excluding step 0, AUC) and their aggregates over seeds (median, IQR, IQM with
     95% bootstrap CI); diverged learners are listed with the step they diverged at, never averaged in."""
     ev = np.asarray(metrics[metric], dtype=float)

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from dynjax.results import write_json
+from dynjax.results.metrics import write_json
 
 PACKAGES = ("jax", "jaxlib", "gymnax", "flax", "optax", "orbax-checkpoint", "numpy", "scipy", "chex")
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyse", help="dynamics of every snapshot of a run (trained with --snapshot-every)")
     a.add_argument("run_dir", type=Path, help="a run directory of `dynjax train` or `dynjax sweep`")
     a.add_argument("--out", type=Path, default=None, help="output directory (default <run_dir>/analysis)")
-    from dynjax.analyse import AnalyseOptions
+    from dynjax.apps.analyse import AnalyseOptions
 
     for f in dataclasses.fields(AnalyseOptions):
         a.add_argument(_flag(f.name), dest=f.name, type=type(f.default), default=f.default,
@@ -155,7 +155,7 @@ def enable_compilation_cache(cache_dir: str | None = None) -> str:
 
 def _join_distributed(argv: list[str] | None) -> None:
     """Join a multi-process run before anything (gymnax's import included) initialises a JAX backend."""
-    from dynjax.distributed import initialize_distributed
+    from dynjax.sweep.distributed import initialize_distributed
 
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--coordinator", default=None)
@@ -168,12 +168,12 @@ def _join_distributed(argv: list[str] | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--version"]:
-        from dynjax.run_record import version_line
+        from dynjax.results.run_record import version_line
 
         print(version_line())
         return 0
     if argv[:1] == ["reproduce"]:
-        from dynjax.reproduce import main as reproduce
+        from dynjax.apps.reproduce import main as reproduce
 
         return reproduce(argv[1:])
     try:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _analyse(args: argparse.Namespace) -> int:
-    from dynjax.analyse import AnalyseOptions, analyse_run
+    from dynjax.apps.analyse import AnalyseOptions, analyse_run
 
     opts = AnalyseOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AnalyseOptions)})
     try:
