@@ -43,13 +43,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from functools import partial
 from pathlib import Path
 
 import jax
 import numpy as np
 
 from common import run_cell, slug
-from dynjax.agents import ALGORITHMS
+from dynjax.agents import ALGORITHMS, driver
 from dynjax.results.metrics import diverged_mask, plot_learning_curves, read_metrics
 from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
 from dynjax.sweep import resolve, spec_from_dict
@@ -181,8 +182,8 @@ def throughput(seeds: int, steps: int, quick: bool) -> list[str]:
             learner = ALGORITHMS[algo].make_learner(cfg)
             keys = jax.random.split(jax.random.key(0), seeds)
             state = jax.jit(jax.vmap(learner.init))(keys)
-            seg = jax.jit(jax.vmap(lambda s: learner.segment(s)[0]))
-            ev = jax.jit(jax.vmap(learner.evaluate))
+            seg = jax.jit(jax.vmap(lambda s: driver.segment(learner, s)[0]))
+            ev = jax.jit(jax.vmap(partial(driver.evaluate, learner)))
             jax.block_until_ready(ev(state))
             t_eval = min(_timed(lambda: ev(state)) for _ in range(2))
             state = seg(state)  # compile

@@ -34,7 +34,10 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
     import jax
     import numpy as np
 
+    from functools import partial
+
     from dynjax import RTRRLConfig, make_learner
+    from dynjax.agents import driver
     from dynjax.sweep.batching import auto_block, blocked_vmap, state_bytes
 
     steps = int(min(CADENCE, max(100, 4_000_000 // (S * max(1, (N // 32) ** 2) * (16 if rule == "rtrl" else 1)))))
@@ -48,7 +51,7 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> di
         block = auto_block(state_bytes(jax.eval_shape(learner.init, jax.random.key(0))), S)
     init = jax.jit(jax.vmap(learner.init))
     chunk = jax.jit(blocked_vmap(train_chunk, S, block), donate_argnums=0)
-    evaluate = jax.jit(blocked_vmap(learner.evaluate, S, block))
+    evaluate = jax.jit(blocked_vmap(partial(driver.evaluate, learner), S, block))
     state = init(jax.random.split(jax.random.key(0), S))
     t0 = time.perf_counter()
     compiled = chunk.lower(state).compile()

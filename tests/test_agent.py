@@ -1,11 +1,14 @@
 """RTRRL agent: determinism, vmap equivalence, episode boundaries, config errors."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from dynjax import RTRRLConfig, RTRRLHParams, make_learner, make_train
+from dynjax.agents import driver
 
 TINY = dict(total_steps=400, eval_every=200, eval_episodes=2)
 
@@ -135,7 +138,7 @@ def test_non_finite_parameters_are_flagged_as_diverged():
     learner = make_learner(RTRRLConfig(hidden_size=8, **TINY))
     s = jax.jit(learner.init)(jax.random.key(0))
     s = s._replace(theta=s.theta.at[0].set(jnp.nan))
-    s1, m = jax.jit(learner.segment)(s)
+    s1, m = jax.jit(partial(driver.segment, learner))(s)
     # the first TD error is already non-finite: flagged at step 1, and the learner is frozen (its state is
     # the segment's starting state; only the step counter advances)
     assert bool(m.diverged) and int(m.diverged_at) == 1 == int(s1.diverged_at)
@@ -149,8 +152,9 @@ def test_blocked_and_single_seed_programs_equal_plain_vmap():
     learner = make_learner(RTRRLConfig(hidden_size=8, **TINY))
     keys = jax.random.split(jax.random.key(5), 4)
     state = jax.jit(jax.vmap(learner.init))(keys)
-    _, plain = jax.jit(jax.vmap(learner.segment))(state)
-    _, blocked = jax.jit(blocked_vmap(learner.segment, 4, 2))(state)
-    _, single = jax.jit(blocked_vmap(learner.segment, 1, None))(jax.tree.map(lambda x: x[:1], state))
+    segment = partial(driver.segment, learner)
+    _, plain = jax.jit(jax.vmap(segment))(state)
+    _, blocked = jax.jit(blocked_vmap(segment, 4, 2))(state)
+    _, single = jax.jit(blocked_vmap(segment, 1, None))(jax.tree.map(lambda x: x[:1], state))
     np.testing.assert_allclose(blocked.eval_return, plain.eval_return, rtol=1e-5)
     np.testing.assert_allclose(single.eval_return, plain.eval_return[:1], rtol=1e-5)

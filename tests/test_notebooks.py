@@ -32,3 +32,13 @@ def test_dynamics_notebook_runs():
     origin = next(line for line in out.stdout.splitlines() if line.startswith("fixed point |h| = 0.000"))
     assert origin.endswith("unstable") and 1.3 < float(origin.split("= ")[2].split(":")[0]) < 1.7  # ~ g = 1.5
     assert "| base | 4,096 | 4 | 0 |" in out.stdout and "pca-0-base.png" in out.stdout
+
+
+def test_new_agent_example_runs_under_the_driver():
+    """README's "adding an algorithm": the one-file agent trains, is evaluated by the driver, and learns a little
+    even in 20,000 steps (its untrained greedy policy pushes one way: CartPole ends after ~9.5 steps)."""
+    env = os.environ.copy() | {"DYNJAX_TOUR_STEPS": "20000", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(ROOT / "notebooks" / "new_agent.py")], check=True, capture_output=True,
+                         text=True, env=env, cwd=ROOT)
+    medians = np.array(out.stdout.split("over 8 seeds: [")[1].split("]")[0].split(), float)
+    assert medians.shape == (11,) and 9 <= medians[0] <= 10 and np.all(medians <= 500), medians

@@ -1,4 +1,5 @@
-"""Agents: `make_learner(config)` (the pieces the sweep runner drives) and `make_train(config) -> train(key)`.
+"""Agents: `make_learner(config)` (a dynjax.agents.driver.Learner: init, update, closed_loop) and
+`make_train(config) -> train(key)` (the driver's whole run of it).
 
 `ALGORITHMS` names every algorithm of the command line and of sweep specs: its configuration class (a
 frozen dataclass whose `hparams` field holds the vmappable numbers), its learner factory, the configuration
@@ -8,11 +9,12 @@ fields the name pins, the hyperparameters it offers as flags, and the papers' pr
 from typing import Any, Callable, Mapping, NamedTuple
 
 from dynjax.agents import dynamic_rl, ppo, rtrrl, supervised
-from dynjax.agents.base import EvalMetrics
+from dynjax.agents.driver import Learner, UpdateReport
+from dynjax.agents.evaluation import EvalMetrics
 from dynjax.agents.dynamic_rl import DynamicRLConfig, DynamicRLHParams
 from dynjax.agents.ppo import PPO_FIELDS, PPOConfig, PPOHParams
 from dynjax.agents.supervised import SLConfig, SLHParams
-from dynjax.agents.rtrrl import Learner, LearnerState, RTRRLConfig, RTRRLHParams, StepInfo, make_learner, make_train
+from dynjax.agents.rtrrl import LearnerState, RTRRLConfig, RTRRLHParams, StepInfo, make_learner, make_train
 
 
 class Algorithm(NamedTuple):
@@ -49,4 +51,4 @@ def hparams_class(algo: Algorithm) -> type:
 
 
 __all__ = ["ALGORITHMS", "Algorithm", "DynamicRLConfig", "DynamicRLHParams", "EvalMetrics", "Learner", "LearnerState", "PPOConfig", "PPOHParams",
-           "RTRRLConfig", "RTRRLHParams", "SLConfig", "SLHParams", "StepInfo", "hparams_class", "make_learner", "make_train"]
+           "RTRRLConfig", "RTRRLHParams", "SLConfig", "SLHParams", "StepInfo", "UpdateReport", "hparams_class", "make_learner", "make_train"]

@@ -64,9 +64,10 @@ class Learner(Protocol[S]):
     def diagnostics(self) -> Callable[[S], dict] | None: ...
 
 
-def report(return_sum: Array, return_count: Array, bad_at: Array, **means: tuple[Array, Array]) -> UpdateReport:
-    """An UpdateReport (the means as keyword arguments: name=(sum, count))."""
-    return UpdateReport(return_sum=return_sum, return_count=return_count, bad_at=bad_at, means=means)
+def hparam_arrays(hparams: Any, dtype: Any = jnp.float32) -> Any:
+    """The hyperparameters as arrays of `dtype` (Python floats in a config become vmappable leaves); Dynamic RL
+    passes `float` (float64 under x64)."""
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype), hparams)
 
 
 def first_bad(bad: Array, step: Array) -> Array:

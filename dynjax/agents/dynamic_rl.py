@@ -23,7 +23,7 @@ At an episode start the actor's and critic's states and traces are reset; s_bar 
 neuron, not of the episode). Environment change: from step `hparams.swap_at` on (a vmappable number), the
 actor's two output channels are swapped before they reach the environment (dynjax.envs.change).
 
-Evaluation adds to the returns and success rate (dynjax.agents.base): the exploration exponent, the
+Evaluation adds to the returns and success rate (the diagnostics the driver records): the exploration exponent, the
 finite-time largest Lyapunov exponent of the closed loop (actor + environment, learning frozen) by two
 trajectories, d0 = 1e-6 on the actor state (dynjax.analysis.largest_lyapunov); the fraction of saturated
 outputs (|o| > 0.95) and the log-RMS sensitivity of each layer along the same closed-loop run. The whole agent
@@ -37,8 +37,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import (EvalMetrics, episode_returns, evaluation, freeze_diverged, loop_episode_fns, mean_or_nan,
-                                whole_run)
+from dynjax.agents import driver
+from dynjax.agents.driver import UpdateReport, hparam_arrays
+from dynjax.agents.evaluation import EvalMetrics
 from dynjax.analysis.closed_loop import ClosedLoop, closed_loop_lyapunov, loop_start, loop_transition
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.cells.mtrnn import LeakyLayer, MTRNNParams, MTRNNState, MTRNNTaus, mtrnn_init, mtrnn_step, mtrnn_zero_state
@@ -189,11 +190,11 @@ class DynamicRLLearner(NamedTuple):
     spec: EnvSpec
     init: Callable[..., DRLState]
     step: Callable[[DRLState], tuple[DRLState, Any]]
-    window: Callable[[DRLState], tuple[DRLState, Any]]
-    segment: Callable[[DRLState], tuple[DRLState, EvalMetrics]]
-    evaluate: Callable[[DRLState], EvalMetrics]
-    probe: Callable[[DRLState], dict]
+    update: Callable[[DRLState], tuple[DRLState, UpdateReport]]  # one critic window (dynjax.agents.driver)
     closed_loop: Callable[[DRLState], ClosedLoop]
+    parameters: Callable[[DRLState], Any]
+    diagnostics: Callable[[DRLState], dict]  # the closed-loop probe: exploration exponent, saturation, log-RMS s
+    train_metrics: tuple[str, ...]
 
 
 def _layers(p: MTRNNParams) -> tuple[LeakyLayer, LeakyLayer, LeakyLayer]:
@@ -209,7 +210,6 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
     spec = config.validate()
     env, env_params = spec.env, spec.params
     n_obs, n_act, H = spec.obs_dim, spec.n_actions, config.critic_hidden
-    float_hp = lambda hp: jax.tree.map(lambda x: jnp.asarray(x, float), hp)  # noqa: E731  (float64 under x64)
 
     def to_env(a: Array, step: Array, hp: DynamicRLHParams) -> Array:
         """Actor output in [-1, 1] -> environment action (bounds), with the channel swap from step swap_at."""
@@ -265,7 +265,7 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
                            G=jax.tree.map(jnp.zeros_like, actor))
 
     def init(key: Array, hp: DynamicRLHParams | None = None) -> DRLState:
-        hp = float_hp(config.hparams if hp is None else hp)
+        hp = hparam_arrays(config.hparams if hp is None else hp, float)  # float64 under x64
         k_actor, k_critic, k_env, k_run = jax.random.split(key, 4)
         actor = mtrnn_init(k_actor, n_obs, config.n_lower, config.n_upper, n_act, hp.radius)
         critic = critic_init(k_critic, hp)
@@ -332,9 +332,9 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
                      next_obs=obs)
         return s, (rec, jnp.where(done, ep_return, jnp.nan), done & success, delta)
 
-    def window(s0: DRLState) -> tuple[DRLState, tuple[Array, Array, Array, Array]]:
-        """critic_window steps, then the BPTT critic's update on them. Returns the sum and count of returns
-        of finished episodes, their successes, and the first step with a non-finite TD error (-1: none)."""
+    def update(s0: DRLState) -> tuple[DRLState, UpdateReport]:
+        """critic_window steps, then the BPTT critic's update on them. Reports the returns of finished episodes,
+        the first step with a non-finite TD error, and the share of finished episodes that succeeded."""
         s, (recs, ep_returns, successes, deltas) = jax.lax.scan(lambda c, _: step(c), s0, None,
                                                                  length=config.critic_window)
         if config.critic == "bptt":
@@ -345,8 +345,9 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         finished = ~jnp.isnan(ep_returns)
         bad = ~jnp.isfinite(deltas)
         first_bad = jnp.where(jnp.any(bad), s0.step + jnp.argmax(bad).astype(jnp.int32) + 1, -1).astype(jnp.int32)
-        return s, (jnp.sum(jnp.where(finished, ep_returns, 0.0)), jnp.sum(finished, dtype=jnp.int32),
-                   jnp.sum(successes, dtype=jnp.int32), first_bad)
+        n_finished = jnp.sum(finished, dtype=jnp.int32)
+        return s, UpdateReport(return_sum=jnp.sum(jnp.where(finished, ep_returns, 0.0)), return_count=n_finished,
+                               bad_at=first_bad, means={"train_success": (jnp.sum(successes, dtype=jnp.int32), n_finished)})
 
     # --- evaluation ---------------------------------------------------------------------------------------
     def closed_loop(s: DRLState) -> ClosedLoop:
@@ -378,35 +379,11 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         out |= {f"log_rms_s_{name}": jnp.mean(lr[:, i]) for i, name in enumerate(LAYERS)}
         return out
 
-    def evaluate(s: DRLState) -> EvalMetrics:
-        """Returns and success of `eval_episodes` deterministic episodes with learning frozen, plus `probe`."""
-        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
-                                   *loop_episode_fns(closed_loop(s)))
-        # train_success: share of training episodes finished since the last point that succeeded (segment)
-        return evaluation(s.step, s.diverged_at, episodes, extra=probe(s) | {"train_success": jnp.full((), jnp.nan)})
-
-    def segment(s0: DRLState) -> tuple[DRLState, EvalMetrics]:
-        def body(carry, _):
-            s, ret_sum, ret_n, succ_n, bad_at = carry
-            s, (r_sum, r_n, n_succ, first_bad) = window(s)
-            bad_at = jnp.where((bad_at < 0) & (first_bad >= 0), first_bad, bad_at)
-            return (s, ret_sum + r_sum, ret_n + r_n, succ_n + n_succ, bad_at), None
-
-        init = (s0, jnp.zeros(()), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32), s0.diverged_at)
-        (s, ret_sum, ret_n, succ_n, bad_at), _ = jax.lax.scan(body, init, None,
-                                                               length=config.eval_every // config.critic_window)
-        finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves((s.actor, s.critic))]))
-        bad_at = jnp.where((bad_at < 0) & ~finite, s.step, bad_at)
-        s = freeze_diverged(s0, s, bad_at)
-        m = evaluate(s)
-        m.extra["train_success"] = mean_or_nan(succ_n.astype(float), ret_n)
-        return s, m._replace(train_return=mean_or_nan(ret_sum, ret_n))
-
-    return DynamicRLLearner(config=config, spec=spec, init=init, step=step, window=window, segment=segment,
-                            evaluate=evaluate, probe=probe, closed_loop=closed_loop)
+    return DynamicRLLearner(config=config, spec=spec, init=init, step=step, update=update, closed_loop=closed_loop,
+                            parameters=lambda s: (s.actor, s.critic), diagnostics=probe, train_metrics=("train_success",))
 
 
 def make_train(config: DynamicRLConfig) -> Callable[..., tuple[DRLState, EvalMetrics]]:
     """`train(key, hparams=None) -> (final_state, metrics)`, one entry per evaluation point (step 0 included).
     Trace and run it under `jax.enable_x64(True)` (the config's uses_float64)."""
-    return whole_run(make_learner(config), config.total_steps // config.eval_every)
+    return driver.make_train(make_learner(config))

@@ -29,6 +29,18 @@ class Policy(NamedTuple):
     action_features: Callable[[Array], Array]  # action -> the vector fed back as Meta-RL input
 
 
+def meta_input(policy: Policy, meta_rl: bool) -> Callable[[Array, Array, Array], Array]:
+    """The recurrent network's input u_t = [o_t ; phi(a_{t-1}) ; r_{t-1}] (Meta-RL: Wang et al. 2016, as in
+    RTRRL), phi = policy.action_features; just o_t when meta_rl is off."""
+
+    def inputs(obs: Array, action: Array, reward: Array) -> Array:
+        if not meta_rl:
+            return obs
+        return jnp.concatenate([obs, policy.action_features(action).astype(jnp.float32), jnp.reshape(reward, (1,))])
+
+    return inputs
+
+
 def categorical(n_actions: int) -> Policy:
     """Softmax policy over n_actions; out = logits."""
 

@@ -31,14 +31,16 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import (ClosedLoop, EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged,
-                                mean_or_nan, whole_run)
+from dynjax.agents import driver
+from dynjax.agents.driver import UpdateReport, first_bad, hparam_arrays
+from dynjax.agents.evaluation import EvalMetrics
+from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells import CELLS
 from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readout, rd_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
-from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.envs.adapter import EnvSpec, env_action, make_env
 from dynjax.envs.change import swap_from
-from dynjax.agents.heads import Policy, categorical, diag_gaussian
+from dynjax.agents.heads import Policy, categorical, diag_gaussian, meta_input
 from dynjax.rules.td import gae
 
 Array = jax.Array
@@ -224,10 +226,11 @@ class PPOLearner(NamedTuple):
     policy: Policy
     init: Callable[..., PPOState]
     rollout: Callable[[PPOState], tuple[PPOState, Transition, Array, EnvCarry]]
-    update: Callable[[PPOState], tuple[PPOState, Array, Array, Array]]
-    segment: Callable[[PPOState], tuple[PPOState, EvalMetrics]]
-    evaluate: Callable[[PPOState], EvalMetrics]
+    update: Callable[[PPOState], tuple[PPOState, UpdateReport]]  # rollout + epochs (dynjax.agents.driver)
     closed_loop: Callable[[PPOState], ClosedLoop]
+    parameters: Callable[[PPOState], PPOParams]
+    diagnostics: None
+    train_metrics: tuple[str, ...]
     forward: Callable[..., tuple[Array, Array, Array]]
     replay: Callable[..., tuple[Array, Array]]  # (params, h0, one env's transitions, hp) -> (outputs, values)
     minibatch_envs: Callable[[Array], Array]
@@ -283,13 +286,9 @@ def make_learner(config: PPOConfig) -> PPOLearner:
     H, E, T = config.hidden_size, config.num_envs, config.num_steps
     heads_out = spec.n_actions if (spec.discrete or config.log_std == "param") else 2 * spec.n_actions
     n_updates = config.total_steps // config.steps_per_update
-    float_hp = lambda hp: jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), hp)  # noqa: E731
     mlp_sizes = lambda out: [H] + ([config.head_hidden] if config.head_hidden else []) + [out]  # noqa: E731
 
-    def meta_input(obs: Array, action: Array, reward: Array) -> Array:
-        if not config.meta_rl:
-            return obs
-        return jnp.concatenate([obs, policy.action_features(action).astype(jnp.float32), jnp.reshape(reward, (1,))])
+    inputs = meta_input(policy, config.meta_rl)  # o_t first: the guide reads it back from x_t (closed_loop)
 
     def heads(params: PPOParams, h: Array) -> tuple[Array, Array]:
         """(policy output, V(h)) of one state."""
@@ -335,7 +334,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
                         prev_reward=jnp.zeros(()), start=jnp.ones((), bool), rd=rd0, ep_return=jnp.zeros(()))
 
     def init(key: Array, hp: PPOHParams | None = None) -> PPOState:
-        hp = float_hp(config.hparams if hp is None else hp)
+        hp = hparam_arrays(config.hparams if hp is None else hp)
         k_params, k_env, k_run = jax.random.split(key, 3)
         params = init_params(k_params, hp)
         # The RD pattern comes from a fold of the key, so plain PPO's random stream is the same with or without it.
@@ -345,12 +344,16 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         return PPOState(params=params, opt_state=optimizer(hp).init(params), envs=envs, rd0=rd0, key=k_run, hp=hp,
                         step=jnp.zeros((), jnp.int32), diverged_at=jnp.full((), -1, jnp.int32))
 
+    def guide_step(rd: Any, obs: Array, hp: PPOHParams) -> tuple[Any, Array]:
+        """Advance the RD state one step and read it out on the observation: (rd_t, y_t)."""
+        rd = rd_step(rd, hp)
+        return rd, rd_readout(rd, obs)
+
     def guided(out: Array, rd: Any, obs: Array, hp: PPOHParams) -> tuple[Array, Any, Any]:
         """Step the RD state and blend its readout into the logits (identity without a guide)."""
         if not config.guide:
             return out, rd, ()
-        rd = rd_step(rd, hp)
-        y = rd_readout(rd, obs)
+        rd, y = guide_step(rd, obs, hp)
         return blend(out, y, hp.beta), rd, y
 
     def env_step(params: PPOParams, hp: PPOHParams, rd0: Any, step: Array, c: EnvCarry,
@@ -358,7 +361,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         """Act in one environment and advance its carry (reset on terminated or truncated). `step`: the
         learner's environment steps at the rollout's start (the channel swap of hp.swap_at acts from there)."""
         k_act, k_env = jax.random.split(key)
-        x = meta_input(c.obs, c.prev_action, c.prev_reward)
+        x = inputs(c.obs, c.prev_action, c.prev_reward)
         h, out, v = forward(params, c.h, x, hp)
         out, rd, y = guided(out, c.rd, c.obs, hp)
         action = policy.sample(k_act, out)
@@ -367,7 +370,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         done = jnp.logical_or(terminated, truncated)
         # The input of the observation the step really produced (before the auto-reset) and the state it meets:
         # V after one more cell step on them bootstraps a truncation (computed after the rollout, where needed).
-        x_final = meta_input(info["final_observation"], action, reward)
+        x_final = inputs(info["final_observation"], action, reward)
         ep_return = c.ep_return + reward
         nxt = EnvCarry(env_state=env_state, obs=obs, h=jnp.where(done, 0.0, h),
                        prev_action=jnp.where(done, policy.null_action, action),
@@ -414,7 +417,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         (envs, key), (traj, ep_returns, (hs, xs_final)) = jax.lax.scan(step, (s.envs, s.key), None, length=T)
         truncated = traj.done & ~traj.terminated
         # V of the state after the last step bootstraps the rollout's tail; earlier steps use the next step's V.
-        x_last = jax.vmap(meta_input)(envs.obs, envs.prev_action, envs.prev_reward)
+        x_last = jax.vmap(inputs)(envs.obs, envs.prev_action, envs.prev_reward)
         v_last = jax.vmap(value_after, (None, 0, 0, None))(s.params, envs.h, x_last, s.hp)
         v_next = jnp.concatenate([traj.value[1:], v_last[None]])
         v_final = truncation_values(s.params, s.hp, hs, xs_final, truncated)
@@ -456,9 +459,9 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         v_loss = 0.5 * jnp.mean(jnp.maximum((values - targets) ** 2, (v_clip - targets) ** 2))
         return -jnp.mean(surrogate) + hp.vf_coef * v_loss - hp.ent_coef * entropy
 
-    def update(s: PPOState) -> tuple[PPOState, Array, Array, Array]:
-        """One PPO update: rollout, GAE, epochs x minibatches of gradient steps. Returns the new state, the
-        last minibatch loss, and the sum and count of returns of episodes that ended in the rollout."""
+    def update(s: PPOState) -> tuple[PPOState, UpdateReport]:
+        """One PPO update: rollout, GAE, epochs x minibatches of gradient steps. Reports the returns of the
+        episodes that ended in the rollout; the last minibatch's loss must stay finite."""
         hp = s.hp
         n_done = s.step // config.steps_per_update
         lr = hp.lr * (1.0 - hp.anneal_lr * n_done / n_updates)
@@ -484,67 +487,40 @@ def make_learner(config: PPOConfig) -> PPOLearner:
                                                    jax.random.split(k_epochs, config.update_epochs))
         finished = ~jnp.isnan(ep_returns)
         s = s._replace(params=params, opt_state=opt_state, key=key)
-        return s, losses[-1, -1], jnp.sum(jnp.where(finished, ep_returns, 0.0)), jnp.sum(finished)
-
-    def evaluate(s: PPOState) -> EvalMetrics:
-        """Mean return of `eval_episodes` fresh episodes with learning frozen."""
-        p, hp = s.params, s.hp
-
-        def observe(c, obs, a, r):
-            h, _, out, rd = c
-            x = meta_input(obs, a, r)
-            h, out, _ = forward(p, h, x, hp)
-            out, rd, _ = guided(out, rd, obs, hp)
-            return h, obs, out, rd
-
-        def start(obs):
-            return observe((jnp.zeros((H,)), obs, jnp.zeros((policy.out_dim,)), s.rd0), obs, policy.null_action,
-                           jnp.zeros(()))
-
-        def act(c, key):
-            out = c[2]
-            a = policy.mode(out) if config.eval_greedy else policy.sample(key, out)
-            return swap_from(a, s.step, hp.swap_at)  # evaluated in the environment as it is at this step
-
-        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes, start, act, observe)
-        return evaluation(s.step, s.diverged_at, episodes)
+        return s, UpdateReport(return_sum=jnp.sum(jnp.where(finished, ep_returns, 0.0)), return_count=jnp.sum(finished),
+                               bad_at=first_bad(~jnp.isfinite(losses[-1, -1]), s.step), means={})
 
     def closed_loop(s: PPOState) -> ClosedLoop:
-        """The frozen agent: the cell, its Meta-RL input and the evaluation policy (greedy if eval_greedy). The
-        RD guide's fixed field is state too and is not part of this system: rd-ppo has no closed loop here."""
-        if config.guide:
-            raise ValueError("guide: the reaction-diffusion guide's field is state outside the cell; dynamics "
-                             "analysis supports ppo-rnn agents (guide off)")
+        """The frozen agent: the cell, its Meta-RL input and the evaluation policy (greedy if eval_greedy), with
+        the channel swap as the environment is at this step. With the guide, the loop's state is (h, RD state,
+        RD readout y): each step also advances the RD state and reads it out on the observation (the first
+        obs_dim entries of x_t), and the action's logits are blended with y, as when the agent acts in training."""
         p, hp = s.params, s.hp
 
         def act(h, key):
-            out = heads(p, h)[0]
+            out = heads(p, h[0] if config.guide else h)[0]
+            if config.guide:
+                out = blend(out, h[2], hp.beta)
             a = policy.mode(out) if config.eval_greedy else policy.sample(key, out)
             return swap_from(a, s.step, hp.swap_at)
 
-        return ClosedLoop(h0=jnp.zeros((H,)), step=lambda h, x: cell.step(p.cell, h, x, hp), inputs=meta_input,
-                          act=act, null_action=policy.null_action)
+        if not config.guide:
+            return ClosedLoop(h0=jnp.zeros((H,)), step=lambda h, x: cell.step(p.cell, h, x, hp), inputs=inputs,
+                              act=act, null_action=policy.null_action)
 
-    def segment(s0: PPOState) -> tuple[PPOState, EvalMetrics]:
-        """eval_every environment steps of updates, then an evaluation; a learner whose loss or parameters
-        become non-finite is frozen at the segment's start (dynjax.agents.base.freeze_diverged)."""
-        def body(carry, _):
-            s, ret_sum, ret_count, bad_at = carry
-            s, value, r_sum, r_count = update(s)
-            bad = ~jnp.isfinite(value) | ~jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(s.params)]))
-            bad_at = jnp.where((bad_at < 0) & bad, s.step, bad_at)
-            return (s, ret_sum + r_sum, ret_count + r_count, bad_at), None
+        def step(h, x):
+            h_cell, rd, _ = h
+            return cell.step(p.cell, h_cell, x, hp), *guide_step(rd, x[:spec.obs_dim], hp)
 
-        init = (s0, jnp.zeros(()), jnp.zeros((), jnp.int32), s0.diverged_at)
-        (s, ret_sum, ret_count, bad_at), _ = jax.lax.scan(body, init, None,
-                                                          length=config.eval_every // config.steps_per_update)
-        s = freeze_diverged(s0, s, bad_at)
-        return s, evaluate(s)._replace(train_return=mean_or_nan(ret_sum, ret_count))
+        y0 = jnp.zeros((policy.out_dim,))
+        return ClosedLoop(h0=(jnp.zeros((H,)), s.rd0, y0), step=step, inputs=inputs, act=act,
+                          null_action=policy.null_action)
 
-    return PPOLearner(config=config, spec=spec, policy=policy, init=init, rollout=rollout, update=update, segment=segment,
-                      evaluate=evaluate, closed_loop=closed_loop, forward=forward, replay=sequence_outputs, minibatch_envs=minibatch_envs)
+    return PPOLearner(config=config, spec=spec, policy=policy, init=init, rollout=rollout, update=update,
+                      closed_loop=closed_loop, parameters=lambda s: s.params, diagnostics=None, train_metrics=(),
+                      forward=forward, replay=sequence_outputs, minibatch_envs=minibatch_envs)
 
 
 def make_train(config: PPOConfig) -> Callable[..., tuple[PPOState, EvalMetrics]]:
     """`train(key, hparams=None) -> (final_state, metrics)`, one entry per evaluation point (step 0 included)."""
-    return whole_run(make_learner(config), config.total_steps // config.eval_every)
+    return driver.make_train(make_learner(config))

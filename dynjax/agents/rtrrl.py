@@ -27,11 +27,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import (ClosedLoop, EvalMetrics, env_action, episode_returns, evaluation, freeze_diverged,
-                                loop_episode_fns, mean_or_nan, whole_run)
+from dynjax.agents import driver
+from dynjax.agents.driver import UpdateReport, first_bad, hparam_arrays
+from dynjax.agents.evaluation import EvalMetrics
+from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
-from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.envs.adapter import EnvSpec, env_action, make_env
 from dynjax.agents.flatten import flat_layout
 from dynjax.agents.heads import (
     Feedback,
@@ -41,6 +43,7 @@ from dynjax.agents.heads import (
     categorical,
     feedback_signal,
     heads_init,
+    meta_input,
     value,
 )
 from dynjax.rules import RULES, OnlineRule
@@ -155,18 +158,20 @@ class StepInfo(NamedTuple):
     episode_return: Array  # return of the episode this step finished (nan if it did not finish one)
 
 
-class Learner(NamedTuple):
-    """The pieces of a run, all pure: `init(key, hp) -> state`; `step(state) -> (state, StepInfo)` is one
-    online update; `segment(state) -> (state, metrics)` trains eval_every steps then evaluates;
-    `evaluate(state) -> metrics` evaluates without training; `episode_start(body, obs, dt) -> (h, trace)`."""
+class RTRRLLearner(NamedTuple):
+    """An RTRRL learner (dynjax.agents.driver.Learner), all pure: `init(key, hp) -> state`; `step(state) ->
+    (state, StepInfo)` is one online update, `update` the same reported to the driver; `closed_loop(state)`;
+    `episode_start(body, obs, dt) -> (h, trace)`."""
 
     config: RTRRLConfig
     spec: EnvSpec
     init: Callable[[Array, RTRRLHParams], LearnerState]
     step: Callable[[LearnerState], tuple[LearnerState, StepInfo]]
-    segment: Callable[[LearnerState], tuple[LearnerState, EvalMetrics]]
-    evaluate: Callable[[LearnerState], EvalMetrics]
+    update: Callable[[LearnerState], tuple[LearnerState, UpdateReport]]
     closed_loop: Callable[[LearnerState], ClosedLoop]
+    parameters: Callable[[LearnerState], Array]
+    diagnostics: None
+    train_metrics: tuple[str, ...]
     unravel: Callable[[Array], AgentParams]
     ravel: Callable[[AgentParams], Array]
     episode_start: Callable[[Any, Array, Array], tuple[Array, Any]]
@@ -197,7 +202,7 @@ def _policy(spec: EnvSpec) -> Policy:
     return categorical(spec.n_actions) if spec.discrete else bounded_gaussian(spec.low, spec.high)
 
 
-def make_learner(config: RTRRLConfig) -> Learner:
+def make_learner(config: RTRRLConfig) -> RTRRLLearner:
     """Validate `config` and build the pure functions of one RTRRL learner."""
     spec = config.validate()
     env, env_params = spec.env, spec.params
@@ -207,12 +212,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
     n_act_feat = policy.action_features(policy.null_action).shape[0]
     n_in = spec.obs_dim + (n_act_feat + 1 if config.meta_rl else 0)
     n_feat = n_in if linear else config.hidden_size
-    float_hp = lambda hp: jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), hp)  # noqa: E731
-
-    def meta_input(obs: Array, action: Array, reward: Array) -> Array:
-        if not config.meta_rl:
-            return obs
-        return jnp.concatenate([obs, policy.action_features(action).astype(jnp.float32), jnp.reshape(reward, (1,))])
+    inputs = meta_input(policy, config.meta_rl)
 
     def body_step(body: Any, h: Array, u: Array, dt: Array):
         if linear:
@@ -221,7 +221,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
 
     def episode_start(body: Any, obs: Array, dt: Array):
         """Features and (fresh) trace for the first observation of an episode."""
-        u0 = meta_input(obs, policy.null_action, jnp.zeros(()))
+        u0 = inputs(obs, policy.null_action, jnp.zeros(()))
         h0, aux = body_step(body, jnp.zeros((n_feat,)), u0, dt)
         trace = () if linear else rule.update(rule.init(body), body, aux, dt)
         return h0, trace
@@ -232,7 +232,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         heads, fb = heads_init(k_heads, n_feat, policy.out_dim)
         return AgentParams(body=body, heads=heads), fb
 
-    layout = flat_layout(jax.eval_shape(lambda: init_params(jax.random.key(0), float_hp(config.hparams))[0]))
+    layout = flat_layout(jax.eval_shape(lambda: init_params(jax.random.key(0), hparam_arrays(config.hparams))[0]))
     ravel, unravel, n_theta = layout.ravel, layout.unravel, layout.size
 
     def group_vector(hp: RTRRLHParams, body_v, actor_v, critic_v) -> Array:
@@ -260,7 +260,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         return optax.chain(optax.clip_by_global_norm(hp.grad_clip), adam) if clip else adam
 
     def init(key: Array, hp: RTRRLHParams | None = None) -> LearnerState:
-        hp = float_hp(config.hparams if hp is None else hp)
+        hp = hparam_arrays(config.hparams if hp is None else hp)
         k_params, k_env, k_run = jax.random.split(key, 3)
         params, fb = init_params(k_params, hp)
         theta = ravel(params)
@@ -294,7 +294,7 @@ def make_learner(config: RTRRLConfig) -> Learner:
         obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, env_action(spec, action), env_params)
         done = jnp.logical_or(terminated, truncated)
         # Bootstrap value from the observation the step really produced (before any auto-reset).
-        h_boot, aux_boot = body_step(p.body, s.h, meta_input(info["final_observation"], action, reward), hp.dt)
+        h_boot, aux_boot = body_step(p.body, s.h, inputs(info["final_observation"], action, reward), hp.dt)
         delta = td_error(reward, v, value(p.heads, h_boot), terminated, hp.gamma)
 
         decay = group_vector(hp, hp.gamma * hp.lambda_rnn, hp.gamma * hp.lambda_actor, hp.gamma * hp.lambda_critic)
@@ -314,9 +314,9 @@ def make_learner(config: RTRRLConfig) -> Learner:
 
         # Next features: continue the episode, or start the next one from the reset observation.
         if linear:
-            h_next, trace = jnp.where(done, meta_input(obs, policy.null_action, jnp.zeros(())), h_boot), ()
+            h_next, trace = jnp.where(done, inputs(obs, policy.null_action, jnp.zeros(())), h_boot), ()
         else:
-            h_reset, aux_reset = body_step(p.body, jnp.zeros_like(s.h), meta_input(obs, policy.null_action, jnp.zeros(())), hp.dt)
+            h_reset, aux_reset = body_step(p.body, jnp.zeros_like(s.h), inputs(obs, policy.null_action, jnp.zeros(())), hp.dt)
             aux = jax.tree.map(lambda a, b: jnp.where(done, a, b), aux_reset, aux_boot)
             trace_prev = jax.tree.map(lambda t: jnp.where(done, jnp.zeros_like(t), t), s.trace)
             trace = rule.update(trace_prev, p.body, aux, hp.dt)
@@ -338,36 +338,21 @@ def make_learner(config: RTRRLConfig) -> Learner:
             return policy.mode(out) if config.eval_greedy else policy.sample(key, out)
 
         return ClosedLoop(h0=jnp.zeros((n_feat,)), step=lambda h, x: body_step(p.body, h, x, s.hp.dt)[0],
-                          inputs=meta_input, act=act, null_action=policy.null_action)
+                          inputs=inputs, act=act, null_action=policy.null_action)
 
-    def evaluate(s: LearnerState) -> EvalMetrics:
-        """Mean return of `eval_episodes` fresh episodes with learning frozen (split off the learner's key)."""
-        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
-                                   *loop_episode_fns(closed_loop(s)))
-        return evaluation(s.step, s.diverged_at, episodes)
+    def update(s: LearnerState) -> tuple[LearnerState, UpdateReport]:
+        """One online step, reported to the driver (its TD error must stay finite)."""
+        s, info = train_step(s)
+        done = ~jnp.isnan(info.episode_return)
+        return s, UpdateReport(return_sum=jnp.where(done, info.episode_return, 0.0), return_count=done,
+                               bad_at=first_bad(~jnp.isfinite(info.delta), s.step), means={})
 
-    def segment(s0: LearnerState) -> tuple[LearnerState, EvalMetrics]:
-        """eval_every online steps, then an evaluation. A learner whose TD error or parameters became
-        non-finite is frozen: it keeps the (finite) state it had at the start of the segment in which it
-        diverged, so it cannot poison anything, and reports the step of the first non-finite value."""
-        def body(carry, _):
-            s, ret_sum, ret_count, bad_at = carry
-            s, info = train_step(s)
-            done = ~jnp.isnan(info.episode_return)
-            bad_at = jnp.where((bad_at < 0) & ~jnp.isfinite(info.delta), s.step, bad_at)
-            return (s, ret_sum + jnp.where(done, info.episode_return, 0.0), ret_count + done, bad_at), None
-
-        (s, ret_sum, ret_count, bad_at), _ = jax.lax.scan(
-            body, (s0, jnp.zeros(()), jnp.zeros((), jnp.int32), s0.diverged_at), None, length=config.eval_every)
-        bad_at = jnp.where((bad_at < 0) & ~jnp.all(jnp.isfinite(s.theta)), s.step, bad_at)
-        s = freeze_diverged(s0, s, bad_at)
-        return s, evaluate(s)._replace(train_return=mean_or_nan(ret_sum, ret_count))
-
-    return Learner(config=config, spec=spec, init=init, step=train_step, segment=segment, evaluate=evaluate,
-                   closed_loop=closed_loop, unravel=unravel, ravel=ravel, episode_start=episode_start)
+    return RTRRLLearner(config=config, spec=spec, init=init, step=train_step, update=update, closed_loop=closed_loop,
+                   parameters=lambda s: s.theta, diagnostics=None, train_metrics=(), unravel=unravel, ravel=ravel,
+                   episode_start=episode_start)
 
 
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:
     """`train(key, hparams=None) -> (final_state, metrics)`; metrics have one entry per evaluation point
     (step 0 included), so `jax.jit(jax.vmap(train))(keys)` gives (seeds, n_evals + 1) arrays."""
-    return whole_run(make_learner(config), config.total_steps // config.eval_every)
+    return driver.make_train(make_learner(config))

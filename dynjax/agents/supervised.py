@@ -11,9 +11,10 @@ same code the environment runs):
     m_t = 1 in the decision window ("choice"), or 1 everywhere ("all": also learn to hold fixation)
 
 Evaluation runs the trained network as a policy in the environment (greedy by default), so eval_return is
-the same quantity an RL agent reports (reward_correct per correct trial). `step` counts updates, and
-`train_return` reports the accuracy of the last training batch's choices (the preferred of the two choices
-at the first decision step).
+the same quantity an RL agent reports (reward_correct per correct trial). `step` counts updates;
+`train_return` is nan (there are no training episodes) and `train_accuracy` is the mean accuracy of the
+training batches' choices since the last evaluation (the preferred of the two choices at the first decision
+step).
 """
 
 import dataclasses
@@ -23,8 +24,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dynjax.agents.base import (ClosedLoop, EvalMetrics, episode_returns, evaluation, freeze_diverged,
-                                loop_episode_fns, whole_run)
+from dynjax.agents import driver
+from dynjax.agents.driver import UpdateReport, first_bad, hparam_arrays
+from dynjax.agents.evaluation import EvalMetrics
+from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells import CELLS
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env
@@ -99,10 +102,11 @@ class SLLearner(NamedTuple):
     spec: EnvSpec
     init: Callable[..., SLState]
     loss: Callable[[SLParams, Trial, SLHParams], tuple[Array, Array]]
-    update: Callable[[SLState], tuple[SLState, Array, Array]]
-    segment: Callable[[SLState], tuple[SLState, EvalMetrics]]
-    evaluate: Callable[[SLState], EvalMetrics]
+    update: Callable[[SLState], tuple[SLState, UpdateReport]]  # one Adam step on a fresh batch
     closed_loop: Callable[[SLState], ClosedLoop]
+    parameters: Callable[[SLState], SLParams]
+    diagnostics: None
+    train_metrics: tuple[str, ...]
     batch: Callable[[Array], Trial]
 
 
@@ -112,7 +116,6 @@ def make_learner(config: SLConfig) -> SLLearner:
     cell = CELLS[config.cell]
     H, A = config.hidden_size, spec.n_actions
     n_streams = spec.env.n_streams
-    float_hp = lambda hp: jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), hp)  # noqa: E731
 
     def batch(key: Array) -> Trial:
         return make_dataset(key, spec.params, n_streams, config.batch_size)
@@ -139,19 +142,23 @@ def make_learner(config: SLConfig) -> SLLearner:
         return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.scale_by_adam())
 
     def init(key: Array, hp: SLHParams | None = None) -> SLState:
-        hp = float_hp(config.hparams if hp is None else hp)
+        hp = hparam_arrays(config.hparams if hp is None else hp)
         k_cell, k_out, k_run = jax.random.split(key, 3)
         params = SLParams(cell=cell.init(k_cell, spec.obs_dim, H, hp),
                           W=jax.random.normal(k_out, (A, H)) / jnp.sqrt(H), b=jnp.zeros((A,)))
         return SLState(params=params, opt_state=optimizer(hp).init(params), key=k_run, hp=hp,
                        step=jnp.zeros((), jnp.int32), diverged_at=jnp.full((), -1, jnp.int32))
 
-    def update(s: SLState) -> tuple[SLState, Array, Array]:
+    def update(s: SLState) -> tuple[SLState, UpdateReport]:
+        """One Adam step on a fresh batch; its loss must stay finite; its choice accuracy is a training mean."""
         key, k_batch = jax.random.split(s.key)
         (value, acc), grads = jax.value_and_grad(loss, has_aux=True)(s.params, batch(k_batch), s.hp)
         updates, opt_state = optimizer(s.hp).update(grads, s.opt_state)
         params = jax.tree.map(lambda p, u: p - s.hp.lr * u, s.params, updates)
-        return s._replace(params=params, opt_state=opt_state, key=key, step=s.step + 1), value, acc
+        s = s._replace(params=params, opt_state=opt_state, key=key, step=s.step + 1)
+        return s, UpdateReport(return_sum=jnp.zeros(()), return_count=jnp.zeros((), jnp.int32),
+                               bad_at=first_bad(~jnp.isfinite(value), s.step),
+                               means={"train_accuracy": (acc, jnp.ones((), jnp.int32))})
 
     def closed_loop(s: SLState) -> ClosedLoop:
         """The trained network acting in the task: input = observation, action = argmax of the readout."""
@@ -164,27 +171,10 @@ def make_learner(config: SLConfig) -> SLLearner:
         return ClosedLoop(h0=jnp.zeros((H,)), step=lambda h, x: cell.step(p.cell, h, x, hp),
                           inputs=lambda obs, a, r: obs, act=act, null_action=jnp.zeros((), jnp.int32))
 
-    def evaluate(s: SLState) -> EvalMetrics:
-        """Mean return of `eval_episodes` trials in the environment, the network acting."""
-        episodes = episode_returns(jax.random.fold_in(s.key, 1), spec, config.eval_episodes,
-                                   *loop_episode_fns(closed_loop(s)))
-        return evaluation(s.step, s.diverged_at, episodes)
-
-    def segment(s0: SLState) -> tuple[SLState, EvalMetrics]:
-        def body(carry, _):
-            s, _, bad_at = carry
-            s, value, acc = update(s)
-            bad_at = jnp.where((bad_at < 0) & ~jnp.isfinite(value), s.step, bad_at)
-            return (s, acc, bad_at), None
-
-        (s, acc, bad_at), _ = jax.lax.scan(body, (s0, jnp.zeros(()), s0.diverged_at), None, length=config.eval_every)
-        s = freeze_diverged(s0, s, bad_at)
-        return s, evaluate(s)._replace(train_return=acc)
-
-    return SLLearner(config=config, spec=spec, init=init, loss=loss, update=update, segment=segment,
-                     evaluate=evaluate, closed_loop=closed_loop, batch=batch)
+    return SLLearner(config=config, spec=spec, init=init, loss=loss, update=update, closed_loop=closed_loop,
+                     parameters=lambda s: s.params, diagnostics=None, train_metrics=("train_accuracy",), batch=batch)
 
 
 def make_train(config: SLConfig) -> Callable[..., tuple[SLState, EvalMetrics]]:
     """`train(key, hparams=None) -> (final_state, metrics)`, one entry per evaluation point (step 0 included)."""
-    return whole_run(make_learner(config), config.total_steps // config.eval_every)
+    return driver.make_train(make_learner(config))

@@ -35,7 +35,7 @@ class ClosedLoop(NamedTuple):
         a_t = act(h_t, key)                        (the evaluation policy: greedy where the agent's is)
 
     h may be any pytree (the MTRNN's layer potentials); `flat_step` gives F on flat vectors. Evaluation
-    episodes (dynjax.agents.base) and the analyses run these same functions."""
+    episodes (dynjax.agents.driver) and the analyses run these same functions."""
 
     h0: Any
     step: Callable[[Any, Array], Any]

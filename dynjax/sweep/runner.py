@@ -33,7 +33,7 @@ import jax
 import numpy as np
 
 from dynjax import START
-from dynjax.agents import ALGORITHMS
+from dynjax.agents import ALGORITHMS, driver
 from dynjax.sweep.batching import auto_block, state_bytes
 from dynjax.config import check_positive_int
 from dynjax.results import run_record
@@ -282,8 +282,7 @@ def _rows(m: Any, n_real: int, add_axis: bool = False) -> dict[str, np.ndarray]:
 
 def _initial(learner: Any, seed: jax.Array, hp: Any) -> tuple[Any, Any]:
     """A learner's initial state and its evaluation at step 0, as one program (one compile, one dispatch)."""
-    state = learner.init(jax.random.key(seed), hp)
-    return state, learner.evaluate(state)
+    return driver.initial(learner, jax.random.key(seed), hp)
 
 
 def batch_programs(learner: Any, probe: Any, mesh: Any, n: int, block: int | None,
@@ -292,7 +291,7 @@ def batch_programs(learner: Any, probe: Any, mesh: Any, n: int, block: int | Non
     -> (states, step-0 metrics); chunk program: states -> (states, metrics of `chunk_evals` segments), input
     donated; abstract sharded states, from `probe`, one learner's state shapes)."""
     start = sharded(lambda seed, hp: _initial(learner, seed, hp), mesh, n, block, donate=False)
-    chunk = sharded(lambda s: jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=chunk_evals),
+    chunk = sharded(lambda s: jax.lax.scan(lambda c, _: driver.segment(learner, c), s, None, length=chunk_evals),
                     mesh, n, block, donate=True)
     like = abstract_sharded(jax.tree.map(lambda x: jax.ShapeDtypeStruct((n, *x.shape), x.dtype), probe), mesh)
     return start, chunk, like

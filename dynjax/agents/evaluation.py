@@ -1,13 +1,10 @@
-"""What every agent shares: the evaluation record, evaluation episodes, and divergence freezing.
+"""Evaluation: the record of one evaluation point, and evaluation episodes of a frozen agent's closed loop.
 
-An agent module provides `make_learner(config) -> learner` with `init(key, hparams) -> state`,
-`segment(state) -> (state, EvalMetrics)` (train `eval_every` steps, then evaluate) and
-`evaluate(state) -> EvalMetrics`; the sweep runner drives any such learner. States carry `step` and
-`diverged_at` fields. `closed_loop(state) -> ClosedLoop` exposes the frozen agent as a dynamical system for
-dynjax.analysis.
+The driver (dynjax.agents.driver) evaluates every agent the same way: `episode_returns` of its closed loop
+(`loop_episode_fns(learner.closed_loop(state))`), learning frozen.
 """
 
-from typing import Any, Callable, NamedTuple, TypeVar
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +13,6 @@ from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.envs.adapter import EnvSpec, env_action
 
 Array = jax.Array
-S = TypeVar("S")
 
 
 class EvalMetrics(NamedTuple):
@@ -26,8 +22,9 @@ class EvalMetrics(NamedTuple):
     diverged: Array  # this learner has diverged (and is frozen) by this point
     diverged_at: Array  # step of its first non-finite loss, TD error or parameter (-1: never)
     # Further per-point scalars, each a column of metrics.csv: eval_success (share of evaluation episodes the
-    # environment reported as successes, for environments whose info has "success") and agent diagnostics.
-    extra: dict = {}
+    # environment reported as successes, for environments whose info has "success"), the agent's diagnostics and
+    # its training means (dynjax.agents.driver). Always given: a NamedTuple default would be one shared dict.
+    extra: dict
 
 
 class Episodes(NamedTuple):
@@ -41,15 +38,6 @@ def reports_success(spec: EnvSpec) -> bool:
     action = jnp.zeros((), jnp.int32) if spec.discrete else jnp.zeros((spec.n_actions,))
     info = jax.eval_shape(spec.env.step, jax.random.key(0), state, action, spec.params)[5]
     return "success" in info
-
-
-def evaluation(step: Array, diverged_at: Array, episodes: Episodes, extra: dict | None = None) -> EvalMetrics:
-    """The EvalMetrics of one evaluation point (train_return nan: the segment fills it in)."""
-    extra = dict(extra or {})
-    if episodes.success is not None:
-        extra["eval_success"] = jnp.mean(episodes.success.astype(episodes.returns.dtype))
-    return EvalMetrics(step=step, eval_return=jnp.mean(episodes.returns), train_return=jnp.full((), jnp.nan),
-                       diverged=diverged_at >= 0, diverged_at=diverged_at, extra=extra)
 
 
 def loop_episode_fns(loop: ClosedLoop) -> tuple[Callable, Callable, Callable]:
@@ -91,28 +79,3 @@ def episode_returns(key: Array, spec: EnvSpec, n_episodes: int, start: Callable[
 
     returns, success = jax.vmap(episode)(jax.random.split(key, n_episodes))
     return Episodes(returns=returns, success=success if has_success else None)
-
-
-def freeze_diverged(before: S, after: S, bad_at: Array) -> S:
-    """Keep `before` (the state at the start of a segment) when the learner diverged (bad_at >= 0) in it or
-    earlier, so a non-finite value can never propagate; the step counter and diverged_at still advance."""
-    frozen = bad_at >= 0
-    kept = jax.tree.map(lambda old, new: jnp.where(frozen, old, new), before, after)
-    return kept._replace(step=after.step, diverged_at=bad_at)
-
-
-def mean_or_nan(total: Array, count: Array) -> Array:
-    return jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)
-
-
-def whole_run(learner: Any, n_segments: int) -> Callable[..., tuple[Any, EvalMetrics]]:
-    """`train(key, hparams=None) -> (final_state, metrics)`: init, evaluate, then `n_segments` segments, as
-    one pure function; metrics have one entry per evaluation point (step 0 included)."""
-
-    def train(key: Array, hparams: Any = None):
-        s = learner.init(key, hparams)
-        m0 = learner.evaluate(s)
-        s, ms = jax.lax.scan(lambda c, _: learner.segment(c), s, None, length=n_segments)
-        return s, jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), m0, ms)
-
-    return train
