@@ -50,3 +50,19 @@ def test_outside_a_checkout_it_says_what_to_do(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DYNJAX_CHECKOUT", str(tmp_path))
     assert main(["reproduce", "rtrrl", "--quick"]) == 2
     assert "not a dynjax source checkout" in capsys.readouterr().err
+
+
+def test_the_checkout_and_its_commit_are_found_from_the_package():
+    """The run record's git commit and `reproduce`'s checkout come from where dynjax is imported (a module's own
+    path broke when modules moved into subpackages)."""
+    import subprocess
+    from pathlib import Path
+
+    from dynjax.apps import reproduce
+    from dynjax.results.run_record import git_state
+
+    root = Path(__file__).resolve().parents[1]
+    assert reproduce.PACKAGE_PARENT == root
+    if (root / ".git").exists():
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        assert git_state()["commit"] == head

@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+import dynjax
+
+PACKAGE_PARENT = Path(dynjax.__file__).resolve().parents[1]  # the checkout, when dynjax is imported from one
 
 
 def is_checkout(path: Path) -> bool:

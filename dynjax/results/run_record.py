@@ -26,10 +26,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import dynjax
 from dynjax.results.metrics import write_json
 
 PACKAGES = ("jax", "jaxlib", "gymnax", "flax", "optax", "orbax-checkpoint", "numpy", "scipy", "chex")
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(dynjax.__file__).resolve().parent
 
 
 def now() -> str:
