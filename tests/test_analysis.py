@@ -318,3 +318,17 @@ def test_pca_recovers_the_plane_of_a_planar_trajectory():
     proj = res.project(jnp.asarray(states, jnp.float32))
     assert proj.shape == (2000, 3)
     np.testing.assert_allclose(np.asarray(res.reconstruct(proj)), states, atol=1e-3)
+
+
+def test_linearisation_checks_its_shapes():
+    """chex at the boundary: a batch where one state is expected, or a non-square matrix, is named at once."""
+    import pytest
+
+    from dynjax.analysis import eigen_spectrum, jacobians
+
+    F = lambda h, x: jnp.tanh(h + x)  # noqa: E731
+    with pytest.raises(AssertionError):
+        jacobians(F, jnp.zeros((2, 3)), jnp.zeros((3,)))
+    with pytest.raises(AssertionError):
+        eigen_spectrum(jnp.zeros((3, 4)))
+    assert eigen_spectrum(jnp.zeros((5, 3, 3))).shape == (5, 3)

@@ -18,6 +18,7 @@ CELLS[name].step(params, h, x, hp)`. All functions are pure, jit- and vmap-able.
 
 from typing import Callable, NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -26,12 +27,14 @@ Array = jax.Array
 
 def jacobians(F: Callable[[Array, Array], Array], h: Array, x: Array) -> tuple[Array, Array]:
     """(J_rec, J_inp) = (dF/dh, dF/dx) at (h, x) by forward-mode differentiation; shapes (N, N) and (N, I)."""
+    chex.assert_rank([h, x], 1)  # one state and one input (vmap for many)
     return jax.jacfwd(F, argnums=(0, 1))(h, x)
 
 
 def eigen_spectrum(J: Array) -> Array:
     """Eigenvalues of a square (possibly non-symmetric) matrix as complex numbers, sorted by modulus, largest
     first. Batched over leading axes."""
+    chex.assert_equal(J.shape[-2:], (J.shape[-1],) * 2)  # square matrices (any leading batch axes)
     ev = jnp.linalg.eigvals(J)
     order = jnp.argsort(-jnp.abs(ev), axis=-1, stable=True)
     return jnp.take_along_axis(ev, order, axis=-1)
