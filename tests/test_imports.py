@@ -30,7 +30,8 @@ def lazy_modules():
     # class is importlib.util's lazy module class or one derived from it. Read the class only, never an
     # attribute of the module (that would load it). six's own `six.moves` stand-ins are not of this kind.
     return sorted(name for name, m in list(sys.modules.items())
-                  if any(c.__module__ == "importlib.util" or c.__module__.startswith("dynjax") for c in type(m).__mro__))
+                  if any(c.__module__ == "importlib.util" or c.__module__.startswith("dynjax")
+                         for c in type(m).__mro__))
 
 def report(**kw):
     print(json.dumps(kw))
@@ -75,8 +76,8 @@ report(before=before, after_import=after_import, kept=kept, added=added, replace
     assert r["after_import"] == r["before"]  # the same program text: JAX's lowering
     assert ROLLED in r["before"]["hlo"]
     assert r["status"] == {"threefry": "installed", "lazy_imports": "installed"}
-    assert ROLLED not in r["enabled"]["hlo"]  # dynjax's straight-line lowering ...
-    assert r["enabled"]["bits"] == r["before"]["bits"] and r["enabled"]["normal"] == r["before"]["normal"]  # ... same bits
+    assert ROLLED not in r["enabled"]["hlo"]  # dynjax's straight-line lowering, the same bits
+    assert r["enabled"]["bits"] == r["before"]["bits"] and r["enabled"]["normal"] == r["before"]["normal"]
 
 
 def test_enable_before_gymnax_makes_its_plotting_imports_lazy():
