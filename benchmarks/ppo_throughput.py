@@ -53,6 +53,9 @@ def time_dynjax(n_seeds: int, num_envs: int, total_steps: int, hidden: int, num_
 
 
 def main() -> None:
+    from dynjax import startup
+
+    startup.enable()  # time what `dynjax train` runs: its Threefry lowering (dynjax.startup), before any lowering
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--envs", type=int, default=64)

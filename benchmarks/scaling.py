@@ -71,6 +71,9 @@ CHUNK_QUICK = 500
 
 
 def main() -> None:
+    from dynjax import startup
+
+    startup.enable()  # time what `dynjax train` runs (dynjax.startup); each cell's process runs main too
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true")

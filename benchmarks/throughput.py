@@ -378,6 +378,9 @@ def growth_exponents(rows: list[dict]) -> list[str]:
 
 
 def main() -> None:
+    from dynjax import startup
+
+    startup.enable()  # time what `dynjax train` runs (dynjax.startup); each cell's process runs main too
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--env", default="CartPole-v1")

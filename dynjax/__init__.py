@@ -2,15 +2,14 @@
 
 The public names are imported lazily, so that `dynjax.apps.cli` can join a multi-process run
 (jax.distributed.initialize) before anything, gymnax included, touches a JAX backend.
+
+Importing dynjax has no effect outside it: JAX's lowerings, sys.modules and sys.meta_path stay as they were.
+The command line's start-up speed-ups are opt-in for other programs: `dynjax.startup.enable()`.
 """
 
 import time
 
 START = time.perf_counter()  # when dynjax was first imported: start-up times are measured from here
-
-from dynjax.startup import threefry  # noqa: E402  (after START, which times the imports)
-
-threefry.install()  # the same random bits as JAX's, compiled in less time on CPU (dynjax.startup.threefry)
 
 __version__ = "0.1.0"
 # dynjax.RTRRLConfig, ... resolve on first use (module __getattr__); documented in dynjax.agents

@@ -1,4 +1,7 @@
-"""dynjax.startup.threefry: the straight-line CPU lowering of Threefry-2x32 gives JAX's random bits exactly."""
+"""dynjax.startup.threefry: the straight-line CPU lowering of Threefry-2x32 gives JAX's random bits exactly.
+
+The lowering is opt-in (dynjax.startup.enable); this module turns it on for its tests (and, as it is
+process-wide, for the tests that run after it in the same process, as the command line would)."""
 
 import json
 import os
@@ -8,10 +11,21 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from jax.extend.random import threefry_2x32
 
-import dynjax  # noqa: F401  (installs the lowering)
-from dynjax.startup.threefry import PARITY, ROTATIONS
+import dynjax.startup
+from dynjax.startup.threefry import PARITY, ROTATIONS, TESTED_JAX_VERSIONS, jax_version
+
+
+@pytest.fixture(autouse=True, scope="module")
+def straight_line_threefry():
+    """dynjax's lowering in effect for every test here: on a JAX not yet in TESTED_JAX_VERSIONS these tests are
+    what validates it (add the version, run them)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DYNJAX_STOCK_THREEFRY", raising=False)  # these tests are about dynjax's lowering
+        status = dynjax.startup.enable(lazy_imports=False)["threefry"]
+    assert status == "installed", f"{status}: tested on {TESTED_JAX_VERSIONS}, this is JAX {jax_version()}"
 
 
 def numpy_threefry(k0, k1, x0, x1):
@@ -70,24 +84,27 @@ def test_symbolic_shapes_export_with_the_same_bits():
 
 _RUN = """
 import json, jax, numpy as np
+import dynjax.startup
+status = dynjax.startup.enable(lazy_imports=False)["threefry"]  # "disabled" under DYNJAX_STOCK_THREEFRY=1
 from dynjax import RTRRLConfig, make_train
 cfg = RTRRLConfig(env_id="CartPole-v1", obs_mask="even", hidden_size=8, total_steps=600, eval_every=200,
                   eval_episodes=3)
 state, m = jax.jit(jax.vmap(make_train(cfg)))(jax.random.split(jax.random.key(3), 2))
 draw = jax.jit(lambda k: jax.random.normal(k, (8, 10))).lower(jax.random.key(0)).compile().as_text()
 print(json.dumps({"theta": np.asarray(state.theta).view(np.uint32).tolist(),
-                  "eval": np.asarray(m.eval_return).tolist(), "rolled": "while" in draw}))
+                  "eval": np.asarray(m.eval_return).tolist(), "rolled": "while" in draw, "status": status}))
 """
 
 
 def test_training_runs_are_bit_identical_with_jax_own_lowering():
     """A whole (vmapped) training run, init, action sampling, gymnax resets and evaluation included, gives
-    the same bits under dynjax's lowering and under JAX's (DYNJAX_STOCK_THREEFRY=1)."""
+    the same bits under dynjax's lowering and under JAX's (enable() under DYNJAX_STOCK_THREEFRY=1 keeps JAX's)."""
     runs = {}
     for stock in ("0", "1"):
         env = os.environ | {"DYNJAX_STOCK_THREEFRY": stock, "JAX_PLATFORMS": "cpu"}
         out = subprocess.run([sys.executable, "-c", _RUN], capture_output=True, text=True, env=env, check=True)
         runs[stock] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (runs["0"].pop("status"), runs["1"].pop("status")) == ("installed", "disabled")
     assert not runs["0"].pop("rolled") and runs["1"].pop("rolled")  # each run used the lowering it names
     assert runs["0"] == runs["1"]
     assert len(set(map(tuple, runs["0"]["theta"]))) == 2  # two different seeds, not a constant

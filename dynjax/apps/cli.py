@@ -176,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         from dynjax.apps.reproduce import main as reproduce
 
         return reproduce(argv[1:])
+    from dynjax import startup
+
+    startup.enable()  # the CLI's start-up speed-ups, before gymnax or any agent is imported (dynjax.startup)
     try:
         _join_distributed(argv)
     except ValueError as e:

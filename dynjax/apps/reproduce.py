@@ -6,6 +6,11 @@ figures and the raw per-seed results, and takes `--quick` (a pipeline check in m
 numbers are not results) and `--out`. This module names the tables, runs their scripts, and keeps the README's
 copies of the tables identical to the files (`dynjax reproduce --sync-readme`; tests/test_readme.py checks it).
 
+The scripts run as subprocesses, so this command does not turn on the CLI's start-up speed-ups
+(dynjax.startup.enable) for them: each script decides. The timing benchmarks (throughput, scaling,
+ppo-throughput) call it, to time what `dynjax train` runs; the others run with JAX's own lowerings (the same
+random bits; rl-vs-sl must, its supervised program compiles for over 20 minutes under dynjax's Threefry lowering).
+
     dynjax reproduce --list
     dynjax reproduce huang-pendulum                  # full budget, into benchmarks/results/ (as checked in)
     dynjax reproduce rtrrl --quick                   # into runs/reproduce-quick/

@@ -1,2 +1,48 @@
-"""Start-up speed-ups of the command line: a straight-line Threefry lowering on CPU (`threefry`) and lazy
-stand-ins for modules gymnax imports but training never uses (`lazy_imports`)."""
+"""Opt-in start-up speed-ups of the command line, off unless asked for.
+
+`import dynjax` (or any of its subpackages) changes nothing outside dynjax: JAX lowers every primitive as it
+would without dynjax, and sys.modules and sys.meta_path hold only what the imports themselves load. Two
+process-wide speed-ups exist for programs that want them:
+
+- `threefry`: a straight-line CPU lowering of JAX's Threefry-2x32 hash (dynjax.startup.threefry): the same
+  random bits, training programs compiled in about half the time. Registered for the whole process (every
+  program lowered afterwards, dynjax's or not), on tested JAX versions only, and not under
+  DYNJAX_STOCK_THREEFRY=1;
+- `lazy_imports`: seaborn, matplotlib, flax.linen and orbax.checkpoint, imported by gymnax and dynjax but not
+  needed to start training, become modules that load on first attribute access (dynjax.startup.lazy_imports).
+  This puts stand-in module objects into sys.modules and a finder onto sys.meta_path; to have any effect it
+  must run before gymnax is first imported.
+
+The `dynjax` command line turns both on first thing. A script or notebook opts in with
+
+    import dynjax.startup
+    dynjax.startup.enable()          # before importing dynjax.envs / gymnax, for the lazy imports
+
+Benchmarks that time training call it too, so that they measure what the command line runs.
+"""
+
+from __future__ import annotations
+
+
+def enable(threefry: bool = True, lazy_imports: bool = True) -> dict[str, str]:
+    """Turn on the start-up speed-ups named (idempotent; nothing is ever turned off). Returns, for each one
+    asked for, what is now in effect:
+
+    - "threefry": "installed", "disabled" (DYNJAX_STOCK_THREEFRY=1: JAX's lowering stays) or
+      "untested-jax <version>" (a JAX version the lowering was not tested with: JAX's lowering stays);
+    - "lazy_imports": "installed" (modules already imported, or not installed, are left as they are).
+    """
+    done: dict[str, str] = {}
+    if threefry:
+        from dynjax.startup import threefry as _threefry
+
+        done["threefry"] = _threefry.install()
+    if lazy_imports:
+        from dynjax.startup import lazy_imports as _lazy_imports
+
+        _lazy_imports.install()
+        done["lazy_imports"] = "installed"
+    return done
+
+
+__all__ = ["enable"]

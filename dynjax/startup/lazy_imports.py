@@ -12,7 +12,9 @@
 `install()` puts importlib.util.LazyLoader modules for them into sys.modules: `import seaborn` then binds a
 module object whose code runs on its first attribute access (a gymnax render, dynjax's plots, a checkpoint),
 so code that uses them sees no difference, only when the cost is paid. A module already imported, or not
-installed, is left alone. dynjax.envs calls it before its first `import gymnax`.
+installed, is left alone. Nothing here runs at import: `install()` is called by `dynjax.startup.enable()`
+(the `dynjax` command line calls it first thing), and has an effect only on modules not yet imported, so it
+must run before the first `import gymnax`. It changes sys.modules and sys.meta_path for the whole process.
 """
 
 from __future__ import annotations
