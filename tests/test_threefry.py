@@ -20,12 +20,15 @@ from dynjax.startup.threefry import PARITY, ROTATIONS, TESTED_JAX_VERSIONS, jax_
 
 @pytest.fixture(autouse=True, scope="module")
 def straight_line_threefry():
-    """dynjax's lowering in effect for every test here: on a JAX not yet in TESTED_JAX_VERSIONS these tests are
-    what validates it (add the version, run them)."""
+    """dynjax's lowering in effect for every test here. On a JAX not in TESTED_JAX_VERSIONS the lowering stays
+    off (JAX's own is used, the same bits) and these tests are skipped: to validate a new JAX, add its version
+    to TESTED_JAX_VERSIONS and run them."""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DYNJAX_STOCK_THREEFRY", raising=False)  # these tests are about dynjax's lowering
         status = dynjax.startup.enable(lazy_imports=False)["threefry"]
-    assert status == "installed", f"{status}: tested on {TESTED_JAX_VERSIONS}, this is JAX {jax_version()}"
+    if status != "installed":
+        pytest.skip(f"dynjax's Threefry lowering is off ({status}); tested on JAX {TESTED_JAX_VERSIONS}, this is "
+                    f"{jax_version()}")
 
 
 def numpy_threefry(k0, k1, x0, x1):
