@@ -59,6 +59,7 @@ import numpy as np
 from scipy import stats
 
 from common import run_cell
+from dynjax import startup
 from dynjax.apps.analyse import recorded_timescales
 from dynjax.analysis import find_fixed_points, pca
 from dynjax.analysis.closed_loop import flat_step, record
@@ -504,6 +505,7 @@ def report(tables: dict, saved: list[str], wall: float) -> str:
 
 
 def main() -> None:
+    startup.enable()  # compile as `dynjax train` does (dynjax.startup: the same random bits)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
