@@ -161,8 +161,8 @@ def _run_programs(spec: SweepSpec, out: Path, programs: list[Program], grid: lis
     done_work, trained, t_run = 0, 0, time.perf_counter()
     timing = {"compute_s": 0.0, "io_s": 0.0}  # chunk programs vs metrics + checkpoints between them
     for program in programs:
-        # Agents that need float64 (Dynamic RL: its exploration exponent) are traced, run and checkpointed under it.
-        x64 = getattr(program.config, "uses_float64", False)
+        # Agents that need float64 are traced, run and checkpointed under it.
+        x64 = ALGORITHMS[spec.algo].float64
         with jax.enable_x64(x64):
             learner = ALGORITHMS[spec.algo].make_learner(program.config)
             hp_cls = type(program.config.hparams)

@@ -5,8 +5,8 @@ The sweep runner keeps the checkpoint of every K-th evaluation point of every pr
 config ids, seeds, padded count, steps per chunk). `snapshot_units(run_dir)` lists them with their programs
 (from sweep.json), `make_unit_learner` rebuilds a unit's learner, and `load_snapshot` restores one checkpoint onto the first local device with its real
 learners only (padding dropped), as a batched state that `jax.vmap(learner.closed_loop)` and the analyses
-take. Programs that train in float64 (Dynamic RL) must be restored and analysed under
-`jax.enable_x64(program.config.uses_float64)` (see `float64_of`).
+take. Programs of an algorithm that trains in float64 must be restored and analysed under
+`jax.enable_x64(ALGORITHMS[algo].float64)`.
 """
 
 import json
@@ -37,10 +37,6 @@ class SnapshotUnit(NamedTuple):
     @property
     def steps(self) -> list[int]:
         return [c * self.steps_per_chunk for c in self.chunks]
-
-
-def float64_of(program: Program) -> bool:
-    return bool(getattr(program.config, "uses_float64", False))
 
 
 def snapshot_units(run_dir: str | Path) -> tuple[str, list[SnapshotUnit]]:
@@ -79,7 +75,7 @@ def snapshot_units(run_dir: str | Path) -> tuple[str, list[SnapshotUnit]]:
 
 
 def make_unit_learner(algo: str, unit: SnapshotUnit) -> Any:
-    """The learner of the unit's program (call under jax.enable_x64(float64_of(unit.program)))."""
+    """The learner of the unit's program (call under jax.enable_x64(ALGORITHMS[algo].float64))."""
     return ALGORITHMS[algo].make_learner(unit.program.config)
 
 
