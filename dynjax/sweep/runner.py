@@ -22,7 +22,6 @@ Learners of a batch are laid out over all devices of all processes (dynjax.sweep
 most `max_learners_per_batch` learners, or as many as fit `memory_budget_bytes` of carried state.
 """
 
-import json
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +39,7 @@ from dynjax.results import run_record
 from dynjax.results.metrics import append_metrics, drop_metrics_after, finished_learners, read_metrics, write_json
 from dynjax.sweep.devices import abstract_sharded, global_array, learner_mesh, padded_count, sharded, to_host
 from dynjax.sweep.report import write_report
+from dynjax.sweep.run_dir import UnitName, prepare_run_dir, unit_dir
 from dynjax.sweep.spec import Program, SweepSpec, config_label, resolve
 
 Log = Callable[[str], None]
@@ -78,19 +78,6 @@ def _learners_per_batch(bytes_per_learner: int, max_learners: int | None, memory
     return fit if max_learners is None else min(fit, max_learners)
 
 
-def _prepare(out: Path, record: dict[str, Any]) -> None:
-    """Create `out` or accept it only if it holds this very sweep; nothing is overwritten otherwise."""
-    path = out / "sweep.json"
-    if out.exists() and any(out.iterdir()):
-        if not path.exists():
-            raise ValueError(f"out: {out} exists and is not a dynjax run directory; choose another --out")
-        if json.loads(path.read_text()) != json.loads(json.dumps(record)):
-            raise ValueError(f"out: {out} holds a different sweep or run; choose another --out")
-    if jax.process_index() == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(path, record)
-
-
 def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_per_batch: int | None = None,
               memory_budget_bytes: int | None = None, seed_block: int | None = None, log: Log = _stderr,
               checkpoint_every_s: float = 10.0, snapshot_every: int | None = None,
@@ -123,7 +110,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     grid = [{"config": cid, "program": p.index, "label": config_label(p, combo), "static": p.static,
              "hparams": combo} for p in programs for cid, combo in zip(p.config_ids, p.hparams)]
     record = {"spec": spec.to_json(), "chunk_evals": chunk_evals, "grid": grid}
-    _prepare(out, record | ({"snapshot_every": snapshot_every} if snapshot_every else {}))
+    prepare_run_dir(out, record | ({"snapshot_every": snapshot_every} if snapshot_every else {}))
     if jax.process_index() == 0:
         run_log = run_record.start(out, run_record.resolved_configs(programs, {g["config"]: g["label"] for g in grid}),
                                    command)
@@ -185,7 +172,7 @@ def _run_programs(spec: SweepSpec, out: Path, programs: list[Program], grid: lis
                 seeds_g = global_array(pad(batch.seeds.astype(np.uint32)), mesh)
                 hp_g = hp_cls(**{k: global_array(v, mesh) for k, v in hp_host.items()})
                 start, run_chunk, like = batch_programs(learner, probe, mesh, n, block, chunk_evals)
-                unit = out / "checkpoints" / f"program-{program.index}-batch-{batch.index}"
+                unit = unit_dir(out, UnitName(program.index, batch.index))
                 # A unit directory that does not exist yet holds no checkpoint: orbax is then first needed for
                 # a save. Several processes keep the eager manager (its creation is collective).
                 fresh = jax.process_count() == 1 and not unit.exists()

@@ -19,6 +19,7 @@ import numpy as np
 
 from dynjax.agents import ALGORITHMS
 from dynjax.sweep.checkpoint import ChunkCheckpoints
+from dynjax.sweep.run_dir import RECORD, unit_dirs
 from dynjax.sweep.spec import Program, config_label, resolve, spec_from_dict
 
 
@@ -45,20 +46,20 @@ def snapshot_units(run_dir: str | Path) -> tuple[str, list[SnapshotUnit]]:
     A unit's snapshots are its checkpoints at multiples of the run's snapshot period, and the final one (a run
     without --snapshot-every has only its final state to offer, plus the chunk before it when kept)."""
     run_dir = Path(run_dir)
-    record_path = run_dir / "sweep.json"
+    record_path = run_dir / RECORD
     if not record_path.exists():
         raise ValueError(f"run_dir: {run_dir} is not a dynjax run directory (no sweep.json)")
     record = json.loads(record_path.read_text())
     spec = spec_from_dict(record["spec"])
     programs = resolve(spec)
     units = []
-    for unit_dir in sorted((run_dir / "checkpoints").glob("program-*-batch-*")):
+    for name, unit_dir in unit_dirs(run_dir):
         learners = unit_dir / "learners.json"
         if not learners.exists():
             raise ValueError(f"run_dir: {unit_dir} has no learners.json (a run from before snapshots); train it "
                              "again with --snapshot-every")
         info = json.loads(learners.read_text())
-        p = programs[int(unit_dir.name.split("-")[1])]
+        p = programs[name.program]
         mgr = ChunkCheckpoints(unit_dir, keep=None)  # a reader: deletes nothing
         period = record.get("snapshot_every", 0) // record["chunk_evals"]
         n_chunks = p.config.total_steps // p.config.eval_every // record["chunk_evals"]
