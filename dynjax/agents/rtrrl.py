@@ -82,7 +82,8 @@ class RTRRLConfig:
 
     env_id: str = "CartPole-v1"
     env_args: tuple[tuple[str, Any], ...] = ()
-    obs_mask: Any = dataclasses.field(  # observation indices kept (dynjax.envs.resolve_mask); None: the whole observation
+    # observation indices kept (dynjax.envs.resolve_mask); None: the whole observation
+    obs_mask: Any = dataclasses.field(
         default=None, metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
     hidden_size: int = 32
     rule: str = "rflo"  # rflo | rtrl | linear (no recurrent body: linear TD(lambda) actor-critic)

@@ -39,7 +39,8 @@ from dynjax.results import run_record
 from dynjax.results.metrics import append_metrics, drop_metrics_after, finished_learners, read_metrics, write_json
 from dynjax.sweep.batching import auto_block, state_bytes
 from dynjax.sweep.devices import learner_mesh, padded_count, to_host
-from dynjax.sweep.programs import Batch, batch_inputs, batch_programs, batches, compile_in_background, learners_per_batch
+from dynjax.sweep.programs import (Batch, batch_inputs, batch_programs, batches, compile_in_background,
+                                   learners_per_batch)
 from dynjax.sweep.progress import Progress
 from dynjax.sweep.report import write_report
 from dynjax.sweep.run_dir import UnitName, prepare_run_dir, unit_dir
