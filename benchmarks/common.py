@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dynjax.sweep import run_sweep
+from dynjax.sweep import RunDirectoryMismatch, run_sweep
 from dynjax.sweep.spec import SweepSpec
 
 
@@ -19,8 +19,6 @@ def run_cell(spec: SweepSpec, out: Path, **kwargs: Any) -> dict:
     holding this benchmark's cell from another budget or an older layout is removed first."""
     try:
         return run_sweep(spec, out, **kwargs)
-    except ValueError as e:
-        if "different sweep" not in str(e) and "not a dynjax run directory" not in str(e):
-            raise
+    except RunDirectoryMismatch:
         shutil.rmtree(out)
         return run_sweep(spec, out, **kwargs)

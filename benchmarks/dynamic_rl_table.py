@@ -179,7 +179,7 @@ def throughput(seeds: int, steps: int, quick: bool) -> list[str]:
         unit = 1024 if algo == "ppo-rnn" else 32
         every = max(unit, steps // unit * unit)
         cfg = dataclasses.replace(program.config, eval_every=every, total_steps=every)
-        with jax.enable_x64(getattr(cfg, "uses_float64", False)):
+        with jax.enable_x64(ALGORITHMS[algo].float64):
             learner = ALGORITHMS[algo].make_learner(cfg)
             keys = jax.random.split(jax.random.key(0), seeds)
             state = jax.jit(jax.vmap(learner.init))(keys)

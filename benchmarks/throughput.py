@@ -271,7 +271,7 @@ def compile_programs() -> dict:
     from dynjax.sweep.batching import auto_block, state_bytes
     from dynjax.apps.cli import build_parser, spec_from_args
     from dynjax.sweep.devices import global_array, learner_mesh
-    from dynjax.sweep.runner import batch_programs
+    from dynjax.sweep.programs import batch_programs
     from dynjax.sweep.spec import resolve
 
     spec = spec_from_args(build_parser().parse_args(["train", "rtrrl"]))

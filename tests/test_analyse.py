@@ -37,7 +37,7 @@ def test_recorded_closed_loop_obeys_its_equations(algo, config):
     with the null action and zero reward at an episode start, along a recording across episode ends."""
     a = ALGORITHMS[algo]
     cfg = a.config_cls(**config)
-    with jax.enable_x64(getattr(cfg, "uses_float64", False)):
+    with jax.enable_x64(a.float64):
         learner = a.make_learner(cfg)
         loop = learner.closed_loop(learner.init(jax.random.key(0)))
         rec = jax.jit(lambda k: record(k, learner.spec, loop, 300))(jax.random.key(1))

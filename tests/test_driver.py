@@ -91,7 +91,7 @@ def test_evaluation_records_have_their_own_extra_dict():
 def test_every_agent_fulfils_the_contract(name):
     algo = ALGORITHMS[name]
     config = algo.config_cls()
-    with jax.enable_x64(name == "dynamic-rl"):
+    with jax.enable_x64(algo.float64):
         learner = algo.make_learner(config)
         state = jax.eval_shape(learner.init, jax.random.key(0))
         new, report = jax.eval_shape(learner.update, state)

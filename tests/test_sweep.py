@@ -9,13 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import chex
 import jax
 import numpy as np
 import pytest
 
 from dynjax import RTRRLConfig, RTRRLHParams, make_train
 from dynjax.results.metrics import read_metrics
-from dynjax.sweep import resolve, run_sweep, spec_from_dict
+from dynjax.sweep import RunDirectoryMismatch, resolve, run_sweep, spec_from_dict
+from dynjax.sweep.snapshots import load_snapshot, make_unit_learner, snapshot_units
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"env_id": "CartPole-v1", "obs_mask": "even", "hidden_size": 8, "total_steps": 400, "eval_every": 100,
@@ -33,6 +35,14 @@ def quiet(_msg):
 
 def metrics_table(out: Path) -> str:
     return (out / "metrics.csv").read_text()
+
+
+def final_states(out: Path) -> list:
+    """The last checkpointed learner states of every unit of the run in `out` (keys as their raw data)."""
+    algo, units = snapshot_units(out)
+    states = [load_snapshot(make_unit_learner(algo, u), u, u.chunks[-1]) for u in units]
+    is_key = lambda x: jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)  # noqa: E731
+    return jax.tree.map(lambda x: jax.random.key_data(x) if is_key(x) else x, states)
 
 
 def test_grid_resolves_into_vmapped_and_separate_programs():
@@ -62,12 +72,14 @@ def test_sweep_equals_single_runs(tmp_path):
 
 
 def test_interrupted_sweep_resumes_to_identical_results(tmp_path):
+    """Stopped after two chunks and run again: the same metrics and the same final learner states."""
     spec = tiny_spec(grid={"gain": [1.0, 2.0]})
     run_sweep(spec, tmp_path / "whole", log=quiet)
     assert run_sweep(spec, tmp_path / "cut", log=quiet, stop_after_chunks=2, checkpoint_every_s=0) == {}
     assert len(read_metrics(tmp_path / "cut" / "metrics.csv")["step"][0]) == 3  # step 0 and two chunks
     run_sweep(spec, tmp_path / "cut", log=quiet)
     assert metrics_table(tmp_path / "cut") == metrics_table(tmp_path / "whole")
+    chex.assert_trees_all_equal(final_states(tmp_path / "cut"), final_states(tmp_path / "whole"))
 
 
 def test_rd_ppo_sweep_resumes_to_identical_results(tmp_path):
@@ -110,8 +122,8 @@ def test_seed_batches_equal_one_batch(tmp_path):
     spec = tiny_spec(seeds=4)
     run_sweep(spec, tmp_path / "one", log=quiet)
     run_sweep(spec, tmp_path / "batched", log=quiet, max_learners_per_batch=2)
-    a, b = read_metrics(tmp_path / "one" / "metrics.csv"), read_metrics(tmp_path / "batched" / "metrics.csv")
-    np.testing.assert_array_equal(a["eval_return"], b["eval_return"])
+    chex.assert_trees_all_equal(read_metrics(tmp_path / "one" / "metrics.csv"),
+                                read_metrics(tmp_path / "batched" / "metrics.csv"))
 
 
 def test_diverging_learner_is_frozen_flagged_and_isolated(tmp_path):
@@ -120,7 +132,7 @@ def test_diverging_learner_is_frozen_flagged_and_isolated(tmp_path):
     run_sweep(tiny_spec(), tmp_path / "healthy", log=quiet)
     mixed = read_metrics(tmp_path / "mixed" / "metrics.csv")
     healthy = read_metrics(tmp_path / "healthy" / "metrics.csv")
-    np.testing.assert_array_equal(mixed["eval_return"][mixed["config"] == 0], healthy["eval_return"])
+    chex.assert_trees_all_equal({k: v[mixed["config"] == 0] for k, v in mixed.items()}, healthy)  # every column
     bad = mixed["config"] == 1
     assert (mixed["diverged"][bad][:, -1] == 1).all()
     summary = json.loads((tmp_path / "mixed" / "summary.json").read_text())
@@ -141,9 +153,15 @@ def test_bad_specs_are_clear_errors(tmp_path):
     out = tmp_path / "s"
     run_sweep(tiny_spec(), out, log=quiet)
     before = metrics_table(out)
-    with pytest.raises(ValueError, match="different sweep"):
+    with pytest.raises(RunDirectoryMismatch, match="different sweep"):
         run_sweep(tiny_spec(seeds=3), out, log=quiet)
     assert metrics_table(out) == before
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("not a run\n")
+    with pytest.raises(RunDirectoryMismatch, match="not a dynjax run directory"):
+        run_sweep(tiny_spec(), other, log=quiet)
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
 
 
 def test_example_spec_file_loads():

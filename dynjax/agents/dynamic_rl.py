@@ -27,11 +27,11 @@ Evaluation adds to the returns and success rate (the diagnostics the driver reco
 finite-time largest Lyapunov exponent of the closed loop (actor + environment, learning frozen) by two
 trajectories, d0 = 1e-6 on the actor state (dynjax.analysis.largest_lyapunov); the fraction of saturated
 outputs (|o| > 0.95) and the log-RMS sensitivity of each layer along the same closed-loop run. The whole agent
-runs in float64 (`DynamicRLConfig.uses_float64`): the exponent needs it, and the runner enables it.
+runs in float64 (`ALGORITHMS["dynamic-rl"].float64`): the exponent needs it, and the runner enables it.
 """
 
 import dataclasses
-from typing import Any, Callable, ClassVar, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -86,11 +86,10 @@ class DynamicRLHParams(NamedTuple):
 class DynamicRLConfig:
     """Dynamic RL configuration; fields above `hparams` are static (shapes, program), `hparams` vmappable."""
 
-    uses_float64: ClassVar[bool] = True
-
     env_id: str = "seq-nav"
     env_args: tuple[tuple[str, Any], ...] = ()
-    obs_mask: Any = None
+    obs_mask: Any = dataclasses.field(
+        default=None, metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
     n_lower: int = 200
     n_upper: int = 100
     sal: bool = True  # False: the "no SAL" ablation
@@ -385,5 +384,5 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
 
 def make_train(config: DynamicRLConfig) -> Callable[..., tuple[DRLState, EvalMetrics]]:
     """`train(key, hparams=None) -> (final_state, metrics)`, one entry per evaluation point (step 0 included).
-    Trace and run it under `jax.enable_x64(True)` (the config's uses_float64)."""
+    Trace and run it under `jax.enable_x64(True)` (the algorithm's float64)."""
     return driver.make_train(make_learner(config))

@@ -94,7 +94,8 @@ class PPOConfig:
 
     env_id: str = "CartPole-v1"
     env_args: tuple[tuple[str, Any], ...] = ()
-    obs_mask: Any = None
+    obs_mask: Any = dataclasses.field(
+        default=None, metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
     cell: str = "gru"
     hidden_size: int = 128
     head_hidden: int = 128  # width of the one tanh hidden layer of actor and critic (0: linear heads)

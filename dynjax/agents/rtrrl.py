@@ -85,7 +85,9 @@ class RTRRLConfig:
 
     env_id: str = "CartPole-v1"
     env_args: tuple[tuple[str, Any], ...] = ()
-    obs_mask: Any = None  # observation indices kept (dynjax.envs.resolve_mask); None: the whole observation
+    # observation indices kept (dynjax.envs.resolve_mask); None: the whole observation
+    obs_mask: Any = dataclasses.field(
+        default=None, metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
     hidden_size: int = 32
     rule: str = "rflo"  # rflo | rtrl | linear (no recurrent body: linear TD(lambda) actor-critic)
     feedback_alignment: bool = True
@@ -124,6 +126,14 @@ class RTRRLConfig:
                            "hparams.tau_init_high must be >= hparams.tau_init_low")
             spec = errors.check(make_env, self.env_id, dict(self.env_args), self.obs_mask)
         return spec
+
+
+def base_hparams(hp: RTRRLHParams, grid: dict[str, Any]) -> RTRRLHParams:
+    """The base hyperparameters of a sweep's programs (Algorithm.base_hparams): the global-norm clip is compiled
+    in only when the config's grad_clip is finite (see make_learner), so a grid that sweeps it gets its first
+    finite value as the base."""
+    finite = [float(v) for v in grid.get("grad_clip", ()) if abs(float(v)) < float("inf")]
+    return hp._replace(grad_clip=finite[0]) if finite else hp
 
 
 class AgentParams(NamedTuple):

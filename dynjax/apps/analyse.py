@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dynjax.agents import ALGORITHMS
 from dynjax.analysis.attractors import CLASS_NAMES, classify_attractor
 from dynjax.analysis.closed_loop import ClosedLoop, Recording, closed_loop_lyapunov, flat_step, record
 from dynjax.analysis.fixed_points import find_fixed_points
@@ -44,7 +45,7 @@ from dynjax.analysis.linearise import eigen_spectrum, jacobians, timescales
 from dynjax.analysis.lyapunov import driven_lyapunov_spectrum
 from dynjax.config import check_choice, check_positive_int
 from dynjax.envs.adapter import EnvSpec
-from dynjax.sweep.snapshots import SnapshotUnit, float64_of, load_snapshot, make_unit_learner, snapshot_units
+from dynjax.sweep.snapshots import SnapshotUnit, load_snapshot, make_unit_learner, snapshot_units
 
 Array = jax.Array
 
@@ -156,7 +157,7 @@ def analyse_run(run_dir: str | Path, out: str | Path | None = None, opts: Analys
     rows: list[dict[str, Any]] = []
     pca_views = []
     for u, unit in enumerate(units):
-        with jax.enable_x64(float64_of(unit.program)):
+        with jax.enable_x64(ALGORITHMS[algo].float64):
             learner = make_unit_learner(algo, unit)
             if not hasattr(learner, "closed_loop"):
                 raise ValueError(f"algo: {algo} learners expose no closed loop to analyse")

@@ -63,11 +63,10 @@ def _add_algorithm_options(t: argparse.ArgumentParser, algo: Any) -> None:
         names = [_flag(f.name)] + ALIASES.get(f.name, [])
         default = getattr(defaults, f.name)
         helptext = f"(default {default})"
+        if "help" in f.metadata:  # the configuration's own description of the field
+            helptext = f"{f.metadata['help']} {helptext}"
         if hints[f.name] is bool:
             t.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=helptext)
-        elif f.name == "obs_mask":
-            t.add_argument(*names, dest=f.name, type=str, default=None,
-                           help=f"observation indices kept: 'even', 'odd', '0,2', or 'none' {helptext}")
         else:
             t.add_argument(*names, dest=f.name, type=hints[f.name] if hints[f.name] in (int, str, float) else str,
                            default=None, help=helptext)

@@ -5,8 +5,8 @@ The sweep runner keeps the checkpoint of every K-th evaluation point of every pr
 config ids, seeds, padded count, steps per chunk). `snapshot_units(run_dir)` lists them with their programs
 (from sweep.json), `make_unit_learner` rebuilds a unit's learner, and `load_snapshot` restores one checkpoint onto the first local device with its real
 learners only (padding dropped), as a batched state that `jax.vmap(learner.closed_loop)` and the analyses
-take. Programs that train in float64 (Dynamic RL) must be restored and analysed under
-`jax.enable_x64(program.config.uses_float64)` (see `float64_of`).
+take. Programs of an algorithm that trains in float64 must be restored and analysed under
+`jax.enable_x64(ALGORITHMS[algo].float64)`.
 """
 
 import json
@@ -19,6 +19,7 @@ import numpy as np
 
 from dynjax.agents import ALGORITHMS
 from dynjax.sweep.checkpoint import ChunkCheckpoints
+from dynjax.sweep.run_dir import RECORD, unit_dirs
 from dynjax.sweep.spec import Program, config_label, resolve, spec_from_dict
 
 
@@ -39,30 +40,26 @@ class SnapshotUnit(NamedTuple):
         return [c * self.steps_per_chunk for c in self.chunks]
 
 
-def float64_of(program: Program) -> bool:
-    return bool(getattr(program.config, "uses_float64", False))
-
-
 def snapshot_units(run_dir: str | Path) -> tuple[str, list[SnapshotUnit]]:
     """(algorithm name, the units of the run in `run_dir`); errors name what is missing.
 
     A unit's snapshots are its checkpoints at multiples of the run's snapshot period, and the final one (a run
     without --snapshot-every has only its final state to offer, plus the chunk before it when kept)."""
     run_dir = Path(run_dir)
-    record_path = run_dir / "sweep.json"
+    record_path = run_dir / RECORD
     if not record_path.exists():
         raise ValueError(f"run_dir: {run_dir} is not a dynjax run directory (no sweep.json)")
     record = json.loads(record_path.read_text())
     spec = spec_from_dict(record["spec"])
     programs = resolve(spec)
     units = []
-    for unit_dir in sorted((run_dir / "checkpoints").glob("program-*-batch-*")):
+    for name, unit_dir in unit_dirs(run_dir):
         learners = unit_dir / "learners.json"
         if not learners.exists():
             raise ValueError(f"run_dir: {unit_dir} has no learners.json (a run from before snapshots); train it "
                              "again with --snapshot-every")
         info = json.loads(learners.read_text())
-        p = programs[int(unit_dir.name.split("-")[1])]
+        p = programs[name.program]
         mgr = ChunkCheckpoints(unit_dir, keep=None)  # a reader: deletes nothing
         period = record.get("snapshot_every", 0) // record["chunk_evals"]
         n_chunks = p.config.total_steps // p.config.eval_every // record["chunk_evals"]
@@ -79,7 +76,7 @@ def snapshot_units(run_dir: str | Path) -> tuple[str, list[SnapshotUnit]]:
 
 
 def make_unit_learner(algo: str, unit: SnapshotUnit) -> Any:
-    """The learner of the unit's program (call under jax.enable_x64(float64_of(unit.program)))."""
+    """The learner of the unit's program (call under jax.enable_x64(ALGORITHMS[algo].float64))."""
     return ALGORITHMS[algo].make_learner(unit.program.config)
 
 

@@ -37,13 +37,12 @@ Unknown names and values of the wrong type are errors that name the entry, raise
 
 import dataclasses
 import itertools
-import math
 import tomllib
 import typing
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
-from dynjax.agents import ALGORITHMS, Algorithm, hparams_class
+from dynjax.agents import ALGORITHMS, DEFAULT_ALGORITHM, Algorithm, hparams_class
 from dynjax.config import check_positive_int, default_eval_every
 
 
@@ -72,7 +71,7 @@ class Program(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
-    algo: str = "rtrrl"
+    algo: str = DEFAULT_ALGORITHM
     preset: str | None = None
     seeds: int = 1
     seed: int = 0
@@ -147,7 +146,7 @@ def spec_from_dict(d: Mapping[str, Any]) -> SweepSpec:
         if not isinstance(values, list) or not values:
             raise ValueError(f"sweep spec [grid]: {name} must be a non-empty list of values, got {values!r}")
         if name == "hparams" or name == "env_args":
-            raise ValueError(f"sweep spec [grid]: name the field itself, e.g. 'lr_rnn' or 'env_args.size'")
+            raise ValueError(f"sweep spec [grid]: name the field itself, e.g. {hparam_fields[0]!r} or 'env_args.size'")
         for v in values:
             _check_entry(algo, name, v, f"sweep spec [grid] {name}")
         if len(set(map(repr, values))) != len(values):
@@ -174,14 +173,16 @@ def _preset(spec: SweepSpec) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _base_hparams(spec: SweepSpec) -> Any:
+    """The hyperparameters every program is compiled with: preset, then the spec's [hparams], then what the
+    algorithm needs of them for its grid (Algorithm.base_hparams)."""
+    algo = ALGORITHMS[spec.algo]
     values = _preset(spec)[1] | dict(spec.hparams)
-    hp = hparams_class(ALGORITHMS[spec.algo])(**{k: float(v) for k, v in values.items()})
-    if "grad_clip" in spec.grid:
-        # The clip is compiled in only if the base value is finite (see RTRRLConfig): a swept clip must be on.
-        finite = [float(v) for v in spec.grid["grad_clip"] if math.isfinite(float(v))]
-        if finite:
-            hp = hp._replace(grad_clip=finite[0])
-    return hp
+    return algo.base_hparams(hparams_class(algo)(**{k: float(v) for k, v in values.items()}), dict(spec.grid))
+
+
+def _hashable(value: Any) -> Any:
+    """A TOML array as a tuple (nested ones too): configurations are frozen and hashable."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
 
 
 def resolve(spec: SweepSpec) -> list[Program]:
@@ -199,8 +200,7 @@ def resolve(spec: SweepSpec) -> list[Program]:
         fields = _preset(spec)[0] | dict(spec.config) | dict(algo.fixed) | {
             k: v for k, v in static.items() if not k.startswith("env_args.")}
         env_args = dict(spec.env_args) | {k[len("env_args."):]: v for k, v in static.items() if k.startswith("env_args.")}
-        if isinstance(fields.get("obs_mask"), list):
-            fields["obs_mask"] = tuple(fields["obs_mask"])
+        fields = {k: _hashable(v) for k, v in fields.items()}
         config = algo.config_cls(**fields, env_args=tuple(sorted(env_args.items())), hparams=base_hp)
         if "eval_every" not in fields:  # not chosen: evaluate at the default cadence, or the nearest that fits
             config = dataclasses.replace(config, eval_every=default_eval_every(
