@@ -7,7 +7,8 @@ the share of hybrid networks depends on the initialisation width; (3) it goes wi
 on harder tasks; (4) RL populations are more balanced (less heterogeneous selectivity and weight norms). This
 script repeats the comparison on dynjax's decision tasks.
 
-Grid (method x task complexity x initialisation gain; one jitted program vmapped over the S seeds of a cell):
+Grid (method x task complexity x initialisation gain; each cell is one sweep of dynjax's sweep runner, trained
+through benchmarks/common.py run_cell, its S seeds vmapped in one program):
 
   method       RL: dynjax.agents.ppo (ppo-rnn), SL: dynjax.agents.supervised, both with the same cell: the
                vanilla tanh RNN h' = tanh(W_x x + W_h h + b) ("rnn"), 64 units (Kononov: 250 ReLU units; 64
@@ -21,14 +22,16 @@ Grid (method x task complexity x initialisation gain; one jitted program vmapped
                delay 15) was tried: PPO stayed at chance within this budget, so it is not in the grid.
   gain         g in {0.5, 1.0, 2.0}: recurrent weights N(0, g^2 / N) (ordered, edge of chaos, chaotic at init;
                Kononov sweep the width of a uniform init instead).
-  seeds        32 per cell (full run), the same PRNG keys for RL and SL of a (complexity, gain) cell.
+  seeds        0..31 per cell (full run): learner s starts from jax.random.key(s), the runner's keys, in every
+               cell, so RL and SL of a (complexity, gain) cell share their seeds (common random numbers).
 
 Training budgets (fixed, not "stop at 95%": with noise 0.5 and these coherences 95% is out of reach for any
 observer; the budgets were chosen in pilot runs so that both methods reach a plateau near the ideal observer on
 most seeds): RL 262,144 environment steps (32 envs x 32 steps per update, 4 epochs x 4 minibatches, Adam lr 1e-3
 constant, entropy 0.01, gamma 0.99, GAE 0.95: about 11k trials); SL 512 Adam updates (lr 1e-3) on batches of
 64 fresh trials (32,768 trials), loss on every step (fixate, then choose). Both are evaluated 8 times during
-training by the agents' own evaluation (200 greedy episodes).
+training by the agents' own evaluation (200 greedy episodes), which the runner writes to the cell's
+metrics.csv: the learning curves come from there.
 
 Analysis of each trained network (float64, vmapped over networks, delay inputs and initial states):
 
@@ -74,16 +77,17 @@ SL per cell by Fisher's exact test; the dependence on gain by a chi-square test 
 gains), and the difference of two such correlations by Fisher's z test.
 
 Outputs: benchmarks/results/rl_vs_sl.md (tables, the seed paper's claims beside ours), and in
-benchmarks/results/rl_vs_sl/: one CSV of per-network results per cell (<method>--<complexity>--g<gain>.csv,
-written when the cell is done: a rerun skips finished cells; untrained--*.csv: the same analysis of the initial
-networks; the eval_at_<step> columns hold each network's learning curve), timings.json and the figures (PNG).
-The trained (and initial) parameters are cached in checkpoints/*.npz (ignored by git like the other benchmarks'
-checkpoints), so the analysis can be redone (delete the CSVs) without training. A cell whose CSV exists and
-whose checkpoint does not (a fresh checkout), or every cell with --from-saved, is read from its CSV: the tables
-and figures are regenerated without training or analysing anything.
+benchmarks/results/rl_vs_sl/: per cell the sweep's run directory <method>--<complexity>--g<gain>/ (metrics.csv
+with every network's learning curve, sweep.json, summary; its checkpoints/ are ignored by git) and one CSV of
+per-network analysis results <method>--<complexity>--g<gain>.csv; untrained--*.csv: the same analysis of RL's
+initial networks; timings.json and the figures (PNG). The runner keeps each learner's initial and final state
+(snapshots, dynjax.sweep.snapshots), from which the analysis reads the networks. A cell whose CSV and
+metrics.csv exist is read from them: a fresh checkout regenerates the tables and figures without training or
+analysing anything. A missing CSV is recomputed from the checkpoints (the run is trained again when they are
+gone); an interrupted run resumes where its checkpoints left it.
 
     PYTHONPATH=. python benchmarks/rl_vs_sl.py            # full grid: 2 x 2 x 3 cells x 32 networks
-    PYTHONPATH=. python benchmarks/rl_vs_sl.py --from-saved   # the tables from the saved CSVs only
+    PYTHONPATH=. python benchmarks/rl_vs_sl.py --from-saved   # the tables from the saved files only
     PYTHONPATH=. python benchmarks/rl_vs_sl.py --quick    # 2 seeds, one complexity: a pipeline check only
 """
 
@@ -100,6 +104,7 @@ import csv  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import shutil  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -107,18 +112,21 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dynjax.agents.ppo import PPOConfig, PPOHParams, make_learner as ppo_learner, make_train as ppo_train  # noqa: E402
-from dynjax.agents.supervised import SLConfig, SLHParams  # noqa: E402
-from dynjax.agents.supervised import make_learner as sl_learner, make_train as sl_train  # noqa: E402
+from common import run_cell  # noqa: E402
 from dynjax.analysis import (CHAOTIC, FIXED_POINT, LIMIT_CYCLE, QUASI_PERIODIC, classify_attractor,  # noqa: E402
                              coefficient_of_variation, find_fixed_points, gini, neuron_weight_norms,
                              preference_balance, sample_candidates, selectivity_dprime, selectivity_eta2)
 from dynjax.analysis.attractors import LE_EPS  # noqa: E402
+from dynjax.apps.cli import enable_compilation_cache  # noqa: E402
 from dynjax.cells import CELLS  # noqa: E402
 from dynjax.cells.gated import DenseRNNParams  # noqa: E402
 from dynjax.envs.adapter import make_env  # noqa: E402
 from dynjax.envs.decision import make_dataset  # noqa: E402
-from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats  # noqa: E402
+from dynjax.results.metrics import diverged_mask, finished_learners, read_metrics  # noqa: E402
+from dynjax.results.stats import aggregate, compare, curve_scores, format_p, format_stats  # noqa: E402
+from dynjax.sweep import spec_from_dict  # noqa: E402
+from dynjax.sweep.snapshots import load_snapshot, make_unit_learner, snapshot_units  # noqa: E402
+from dynjax.sweep.spec import SweepSpec  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CELL, HIDDEN = "rnn", 64
@@ -126,12 +134,12 @@ TASK_ARGS = (("delay_steps", 5), ("noise", 0.5))
 COMPLEXITIES = {"perceptual": "PerceptualDecision-dynjax", "context": "ContextDecision-dynjax"}
 GAINS = (0.5, 1.0, 2.0)
 METHODS = ("RL", "SL")
+ALGOS = {"RL": "ppo-rnn", "SL": "supervised"}
 NET_BATCH = 8  # networks analysed at once (vmapped), the cell's networks in sequence of such batches (memory)
 SETTLED = 1e-6  # mean step length |F(h) - h| at the end of a run below which it is at rest
 DECAYED = 0.1  # late / early mean step length below which an oscillating run is a slow spiral into a fixed point
 LEARNED = 0.7  # test accuracy above which a network counts as having learned the task (ideal observer ~0.81)
 SELECTIVE = 0.5  # |d'| above which a neuron counts as choice-selective (preference balance)
-CURVE = "eval_at_"  # CSV columns eval_at_<step>: a network's evaluation return over training
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,7 +162,6 @@ class Budget:
     window: int = 256  # steps of the speed windows (run_speeds)
 
 
-TRAIN_FIELDS = ("seeds", "rl_steps", "rl_envs", "rl_rollout", "sl_updates", "sl_batch", "n_evals", "eval_episodes")
 FULL = Budget()
 QUICK = Budget(seeds=2, rl_steps=2_048, sl_updates=8, n_evals=2, eval_episodes=16, test_trials=32, fp_candidates=16,
                fp_max_eig=4, n_init=4, transient=20, n_lyapunov=64, n_spectrum=64, window=16)
@@ -162,73 +169,71 @@ QUICK = Budget(seeds=2, rl_steps=2_048, sl_updates=8, n_evals=2, eval_episodes=1
 
 # ----------------------------------------------------------------------------------------------- training
 
-def agent_config(method: str, complexity: str, b: Budget) -> PPOConfig | SLConfig:
-    """The agent configuration of a (method, complexity) cell; the gain is passed as a traced hparam."""
-    env_id = COMPLEXITIES[complexity]
+def sweep_spec(method: str, complexity: str, gain: float, b: Budget) -> SweepSpec:
+    """The sweep of one (method, complexity, gain) cell: seeds 0..S-1 (learner s starts from
+    jax.random.key(s), for RL and SL alike), the agent's evaluation b.n_evals times over the budget."""
+    config = {"env_id": COMPLEXITIES[complexity], "cell": CELL, "hidden_size": HIDDEN,
+              "eval_episodes": b.eval_episodes, "eval_greedy": True}
     if method == "RL":
-        return PPOConfig(env_id=env_id, env_args=TASK_ARGS, cell=CELL, hidden_size=HIDDEN, head_hidden=0,
-                         num_envs=b.rl_envs, num_steps=b.rl_rollout, num_minibatches=4, update_epochs=4,
-                         total_steps=b.rl_steps, eval_every=b.rl_steps // b.n_evals, eval_episodes=b.eval_episodes,
-                         eval_greedy=True, hparams=PPOHParams(lr=1e-3, anneal_lr=0.0, ent_coef=0.01))
-    return SLConfig(env_id=env_id, env_args=TASK_ARGS, cell=CELL, hidden_size=HIDDEN, loss_on="all",
-                    batch_size=b.sl_batch, total_steps=b.sl_updates, eval_every=b.sl_updates // b.n_evals,
-                    eval_episodes=b.eval_episodes, hparams=SLHParams(lr=1e-3))
+        config |= {"head_hidden": 0, "num_envs": b.rl_envs, "num_steps": b.rl_rollout, "num_minibatches": 4,
+                   "update_epochs": 4, "total_steps": b.rl_steps, "eval_every": b.rl_steps // b.n_evals}
+        hparams = {"lr": 1e-3, "anneal_lr": 0.0, "ent_coef": 0.01}
+    else:
+        config |= {"loss_on": "all", "batch_size": b.sl_batch, "total_steps": b.sl_updates,
+                   "eval_every": b.sl_updates // b.n_evals}
+        hparams = {"lr": 1e-3}
+    return spec_from_dict({"algo": ALGOS[method], "seeds": b.seeds, "config": config, "env_args": dict(TASK_ARGS),
+                           "hparams": hparams | {"gain": float(gain)}})
 
 
-def with_gain(config: PPOConfig | SLConfig, gain: float):
-    return config.hparams._replace(gain=gain)
+def snapshots_ready(run_dir: Path, b: Budget) -> bool:
+    """Whether the run kept the initial (chunk 0) and the final (chunk b.n_evals) state of its learners."""
+    try:
+        _, units = snapshot_units(run_dir)
+    except ValueError:
+        return False
+    return all({0, b.n_evals} <= set(u.chunks) for u in units)
 
 
-_PROGRAMS: dict = {}
-
-
-def program(kind: str, method: str, complexity: str, b: Budget):
-    """One jitted program per (kind, method, complexity), shared by the gains (hparams are traced):
-    kind "train": keys (S,), hp -> (final state, metrics); kind "init": keys, hp -> initial state."""
-    k = (kind, method, complexity, b)
-    if k not in _PROGRAMS:
-        cfg = agent_config(method, complexity, b)
-        if kind == "train":
-            fn = (ppo_train if method == "RL" else sl_train)(cfg)
-        else:
-            fn = (ppo_learner if method == "RL" else sl_learner)(cfg).init
-        _PROGRAMS[k] = jax.jit(jax.vmap(fn, (0, None)))
-    return _PROGRAMS[k]
+def train(spec: SweepSpec, run_dir: Path, b: Budget, need_snapshots: bool) -> float:
+    """Train the cell's sweep into run_dir, or resume it, or reuse it when finished (and, if need_snapshots, its
+    checkpoints are still there: a fresh checkout has the metrics only, and is trained again for the analysis);
+    returns the seconds spent training here (0: reused)."""
+    metrics = run_dir / "metrics.csv"
+    record = run_dir / "sweep.json"
+    same = record.exists() and json.loads(record.read_text())["spec"] == json.loads(json.dumps(spec.to_json()))
+    done = same and finished_learners(metrics, dict(spec.config)["total_steps"]) >= {(0, s) for s in range(spec.seeds)}
+    if done and (not need_snapshots or snapshots_ready(run_dir, b)):
+        return 0.0
+    if done:
+        shutil.rmtree(run_dir)
+    t0 = time.perf_counter()
+    run_cell(spec, run_dir, snapshot_every=b.n_evals)  # snapshots: chunk 0 (initial state) and the final chunk
+    return time.perf_counter() - t0
 
 
 def network_arrays(method: str, params) -> dict[str, np.ndarray]:
     """Cell and linear readout of a (batched) agent parameter tree as numpy arrays."""
     W, c = params.actor[0] if method == "RL" else (params.W, params.b)
-    return {"W_x": params.cell.W_x, "W_h": params.cell.W_h, "b_h": params.cell.b, "W_out": W, "b_out": c}
+    arrays = {"W_x": params.cell.W_x, "W_h": params.cell.W_h, "b_h": params.cell.b, "W_out": W, "b_out": c}
+    return {k: np.asarray(v, np.float32) for k, v in arrays.items()}
 
 
-def seed_keys(complexity: str, gain: float, seeds: int) -> jax.Array:
-    """The S training keys of a (complexity, gain) cell: the same for RL and SL."""
-    return jax.random.split(jax.random.key(1000 * list(COMPLEXITIES).index(complexity) + round(100 * gain)), seeds)
+def load_networks(method: str, run_dir: Path, chunk: int) -> dict[str, np.ndarray]:
+    """The cell's networks (learners in seed order) from the runner's snapshot after `chunk` chunks, with
+    "seed": the seed ids."""
+    algo, units = snapshot_units(run_dir)
+    parts = []
+    for unit in units:
+        state = load_snapshot(make_unit_learner(algo, unit), unit, chunk)
+        parts.append(network_arrays(method, state.params) | {"seed": np.asarray(unit.seeds)})
+    order = np.argsort(np.concatenate([p["seed"] for p in parts]))
+    return {k: np.concatenate([p[k] for p in parts])[order] for k in parts[0]}
 
 
-def train_cell(method: str, complexity: str, gain: float, b: Budget, path: Path) -> tuple[dict, float]:
-    """Train (or load) the S networks of one cell; returns (arrays, seconds spent training here)."""
-    meta = json.dumps({"budget": {k: getattr(b, k) for k in TRAIN_FIELDS}, "task": TASK_ARGS, "cell": CELL,
-                       "hidden": HIDDEN})
-    if path.exists():
-        with np.load(path) as z:
-            if str(z["meta"]) == meta:
-                return {k: z[k] for k in z.files if k != "meta"}, 0.0
-    cfg = agent_config(method, complexity, b)
-    hp = with_gain(cfg, gain)
-    keys = seed_keys(complexity, gain, b.seeds)
-    t0 = time.perf_counter()
-    state, m = program("train", method, complexity, b)(keys, hp)
-    init = program("init", method, complexity, b)(keys, hp)
-    out = {k: np.asarray(v, np.float32) for k, v in network_arrays(method, state.params).items()}
-    out |= {f"init_{k}": np.asarray(v, np.float32) for k, v in network_arrays(method, init.params).items()}
-    out |= {"eval_return": np.asarray(m.eval_return), "train_return": np.asarray(m.train_return),
-            "step": np.asarray(m.step)[0], "diverged": np.asarray(m.diverged)[:, -1]}
-    seconds = time.perf_counter() - t0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, meta=np.asarray(meta), **out)
-    return out, seconds
+def analysis_key(complexity: str, gain: float) -> jax.Array:
+    """The key of a (complexity, gain) cell's analysis draws: the same for RL, SL and the untrained networks."""
+    return jax.random.key(1000 * list(COMPLEXITIES).index(complexity) + round(100 * gain))
 
 
 # ----------------------------------------------------------------------------------------------- analysis
@@ -369,8 +374,8 @@ def ideal_observer(inputs: np.ndarray, choice: np.ndarray, context: np.ndarray, 
 
 
 def network_row(res: dict, i: int, nets: dict, ideal: float) -> dict:
-    """One CSV row: performance, fixed points, attractor runs (pooled over delay inputs), hybrid flags,
-    population measures."""
+    """One CSV row: performance on the test trials, fixed points, attractor runs (pooled over delay inputs),
+    hybrid flags, population measures (the learning curve is in the cell's metrics.csv)."""
     code, le1 = res["code"][i], res["le1"][i]  # (C, n_init)
     n_stable = res["n_stable"][i]  # (C,)
     fp_run = code == FIXED_POINT
@@ -378,8 +383,7 @@ def network_row(res: dict, i: int, nets: dict, ideal: float) -> dict:
     periodic = (code == LIMIT_CYCLE) & ~circle
     qp = code == QUASI_PERIODIC
     stable = (n_stable > 0) | fp_run.any(axis=1)  # per delay input
-    row = {"seed": i, "accuracy": float(res["accuracy"][i]), "abort": float(res["abort"][i]),
-           "eval_return": float(nets["eval_return"][i, -1]), "diverged": bool(nets["diverged"][i]),
+    row = {"seed": int(nets["seed"][i]), "accuracy": float(res["accuracy"][i]), "abort": float(res["abort"][i]),
            "ideal_accuracy": ideal,
            "n_fp": int(res["n_fp"][i].sum()), "n_stable_fp": int(n_stable.sum()),
            "runs": int(code.size), "runs_fixed_point": int(fp_run.sum()), "runs_periodic": int(periodic.sum()),
@@ -400,8 +404,6 @@ def network_row(res: dict, i: int, nets: dict, ideal: float) -> dict:
         for name in ("input", "rec_in", "rec_out", "output"):
             for kind in ("cv", "gini"):
                 row[f"{prefix}{name}_{kind}"] = float(res[f"{prefix}{name}_{kind}"][i])
-    if "step" in nets:  # the learning curve: the evaluation return at every evaluation step
-        row |= {f"{CURVE}{int(s)}": float(r) for s, r in zip(nets["step"], nets["eval_return"][i])}
     return row
 
 
@@ -516,22 +518,22 @@ POP_MEASURES = {"sel_gini": "Gini of |d'| (choice)", "sel_cv": "CV of |d'| (choi
                 "rec_in_gini": "Gini of recurrent row norms", "output_gini": "Gini of readout column norms"}
 
 
-def curves(d: dict) -> tuple[np.ndarray, np.ndarray] | None:
-    """(steps, evaluation returns (networks, points)) of a cell from its eval_at_<step> columns; None when its
-    CSV does not hold the learning curves (CSVs written before they were saved)."""
-    cols = sorted((int(k[len(CURVE):]), k) for k in d if k.startswith(CURVE))
-    return (np.asarray([c for c, _ in cols]), np.stack([d[k] for _, k in cols], axis=1)) if cols else None
-
-
-def curve_stats(d: dict, b: Budget) -> dict[str, np.ndarray]:
-    """Per network: final (mean of the last 10% of the evaluations after step 0), best (excluding step 0) and
-    AUC of the evaluation return (dynjax.results.stats.curve_scores). Without the curves only final is known, and only
-    when it is the last evaluation (the eval_return column), as for n_evals <= 10; the rest is nan."""
-    c = curves(d)
-    if c is not None:
-        return curve_scores(c[1], c[0])._asdict()
-    nan = np.full(len(d["eval_return"]), np.nan)
-    return {"final": d["eval_return"] if final_points(b.n_evals + 1) == 1 else nan, "best": nan, "auc": nan}
+def read_cell(csv_path: Path, run_dir: Path | None) -> dict[str, np.ndarray]:
+    """A cell's per-network results: its analysis CSV and, for a trained cell, its learning curves from the
+    run's metrics.csv ("curve": (networks, points) evaluation returns at "curve_steps"; final = mean of the last
+    10% of the evaluations after step 0, best excluding step 0, AUC: dynjax.results.stats.curve_scores; the last
+    evaluation return and whether the learner diverged), networks matched by seed."""
+    d = read_rows(csv_path)
+    d["complex"] = ~d["fp_only"]
+    if run_dir is not None:
+        m = read_metrics(run_dir / "metrics.csv")
+        if not np.array_equal(np.asarray(m["seed"]), d["seed"]):
+            raise SystemExit(f"{csv_path}: its seeds differ from those of {run_dir / 'metrics.csv'}: delete the CSV "
+                             "to analyse the run again")
+        ev, steps = np.asarray(m["eval_return"], float), np.asarray(m["step"])[0]
+        d |= curve_scores(ev, steps)._asdict()
+        d |= {"eval_return": ev[:, -1], "diverged": diverged_mask(m), "curve": ev, "curve_steps": steps}
+    return d
 
 
 def performance_table(data: dict, complexities: list[str], gains: list[float], b: Budget) -> list[str]:
@@ -543,15 +545,12 @@ def performance_table(data: dict, complexities: list[str], gains: list[float], b
          "final = mean of the last 10% of the evaluations after step 0, best = the best evaluation excluding the "
          "untrained step 0, AUC = mean return over training (trapezoid over each method's own budget). Each cell: "
          "IQM (95% bootstrap CI) · median [q25, q75] over the networks. RL vs SL: two-sided Mann-Whitney U test "
-         "(networks as the unit; p) and the probability that an RL network scores higher, P(RL > SL). n/a: not "
-         "in the saved per-network CSVs (best and AUC need the learning curves, which CSVs written before they "
-         "were saved lack).", "",
+         "(networks as the unit; p) and the probability that an RL network scores higher, P(RL > SL).", "",
          "| complexity | gain | method | test accuracy | abort | eval return: final | best (excl. step 0) | AUC "
          "| ideal |", "|---|---|---|---|---|---|---|---|---|"]
     for cx in complexities:
         for g in gains:
-            vals = {m: {"accuracy": data[(m, cx, g)]["accuracy"], "abort": data[(m, cx, g)]["abort"]}
-                    | curve_stats(data[(m, cx, g)], b) for m in METHODS}
+            vals = {m: {k: data[(m, cx, g)][k] for k in keys} for m in METHODS}
             for m in METHODS:
                 L.append(f"| {cx} | {g:g} | {m} | " + " | ".join(stat(vals[m][k]) for k in keys)
                          + f" | {data[(m, cx, g)]['ideal_accuracy'][0]:.2f} |")
@@ -652,27 +651,26 @@ def figures(data: dict, complexities: list[str], gains: list[float], root: Path,
     plt.close(fig)
     names.append("attractor_classes.png")
 
-    # 4. learning curves (agents' evaluation, median and IQR over seeds), when the CSVs hold them
-    if all(curves(d) is not None for _, _, m, d in analysed_cells(data, complexities, gains) if m != "init"):
-        fig, axes = plt.subplots(1, len(complexities), figsize=(4.8 * len(complexities), 3.6), squeeze=False)
-        styles = dict(zip(gains, ("-", "--", ":", "-.")))
-        for c, cx in enumerate(complexities):
-            ax = axes[0, c]
-            for m in METHODS:
-                for g in gains:
-                    steps, ev = curves(data[(m, cx, g)])
-                    frac = steps / steps[-1]
-                    lo, med, hi = np.percentile(ev, [25, 50, 75], axis=0)
-                    ax.plot(frac, med, styles[g], color=colors[m], label=f"{m} g={g:g}")
-                    ax.fill_between(frac, lo, hi, color=colors[m], alpha=0.08)
-            ax.set_xlabel("fraction of the training budget")
-            ax.set_ylabel("evaluation return (200 greedy trials)")
-            ax.set_title(cx, fontsize=9)
-            ax.legend(fontsize=6)
-        fig.tight_layout()
-        fig.savefig(root / "learning_curves.png", dpi=110)
-        plt.close(fig)
-        names.append("learning_curves.png")
+    # 4. learning curves (agents' evaluation, median and IQR over seeds)
+    fig, axes = plt.subplots(1, len(complexities), figsize=(4.8 * len(complexities), 3.6), squeeze=False)
+    styles = dict(zip(gains, ("-", "--", ":", "-.")))
+    for c, cx in enumerate(complexities):
+        ax = axes[0, c]
+        for m in METHODS:
+            for g in gains:
+                steps, ev = data[(m, cx, g)]["curve_steps"], data[(m, cx, g)]["curve"]
+                frac = steps / steps[-1]
+                lo, med, hi = np.percentile(ev, [25, 50, 75], axis=0)
+                ax.plot(frac, med, styles[g], color=colors[m], label=f"{m} g={g:g}")
+                ax.fill_between(frac, lo, hi, color=colors[m], alpha=0.08)
+        ax.set_xlabel("fraction of the training budget")
+        ax.set_ylabel("evaluation return (200 greedy trials)")
+        ax.set_title(cx, fontsize=9)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(root / "learning_curves.png", dpi=110)
+    plt.close(fig)
+    names.append("learning_curves.png")
 
     # 5. population balance
     keys = ("sel_gini", "pref_balance", "input_cv", "rec_in_cv", "output_cv")
@@ -725,11 +723,12 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
     S = b.seeds
     L = [f"# RL vs SL: hybrid attractors in decision-task RNNs (Kononov et al. 2025)"
          + (" (quick pipeline check, not a result)" if quick else ""), ""]
-    L += [f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs, run under nice), "
+    L += [f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs), "
           f"JAX {jax.__version__} ({jax.default_backend()}); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
           f"Networks: vanilla tanh RNN (`--cell rnn`), {HIDDEN} units, linear readout to (fixate, left, right); "
           f"the same cell and readout for RL (ppo-rnn, head_hidden=0) and SL (supervised). {S} networks (seeds) "
-          f"per cell, vmapped in one jitted program per cell.",
+          f"per cell (seeds 0..{S - 1}: learner s starts from jax.random.key(s) in every cell), each cell one "
+          "sweep of the dynjax sweep runner (its seeds vmapped in one program).",
           f"Tasks: {', '.join(f'{c} = {COMPLEXITIES[c]}' for c in complexities)}; "
           f"{', '.join(f'{k} {v}' for k, v in TASK_ARGS)}; fixation 5, stimulus 10, decision 3 steps "
           "(T = 23), coherences {0.05, 0.1, 0.2, 0.4}.",
@@ -872,9 +871,6 @@ def report(data: dict, complexities: list[str], gains: list[float], b: Budget, t
         L += notes(data, complexities, gains, b)
     drawn = figures(data, complexities, gains, root, S)
     L += ["## Figures", ""] + [f"![{n}]({root.name}/{n})" for n in drawn]
-    if "learning_curves.png" not in drawn and (root / "learning_curves.png").exists():
-        L.append(f"![learning_curves.png]({root.name}/learning_curves.png) (drawn by the training run; the saved "
-                 "CSVs do not hold the curves)")
     L += ["", "Per-network results: " + ", ".join(f"`{root.name}/{cell_name(m, cx, g)}.csv`" for cx in complexities
                                                   for g in gains for m in METHODS) + "."]
     return "\n".join(L) + "\n"
@@ -988,7 +984,11 @@ def notes(data: dict, complexities: list[str], gains: list[float], b: Budget) ->
         f"{b.sl_updates}.",
         "- 'Stable FP' means a stable fixed point found by the finder (128 candidates from the network's own "
         "states) or reached by one of the attractor runs; the finder can miss fixed points far from the data.",
-        "- Many tests, no correction for multiple comparisons: read single p-values near 0.05 with care.", ""]
+        "- Many tests, no correction for multiple comparisons: read single p-values near 0.05 with care.",
+        "- Networks: learner s of every cell starts from jax.random.key(s) (the sweep runner's keys). The table "
+        "checked in before the study trained through the sweep runner (commit 01ee63b) drew each cell's networks "
+        "from keys split off a per-cell key: other networks of the same distributions, so its per-network numbers "
+        "differ from these, and verdicts that rest on a few networks can differ too.", ""]
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -1001,7 +1001,8 @@ def main() -> None:
     ap.add_argument("--complexities", nargs="*", default=None, choices=list(COMPLEXITIES))
     ap.add_argument("--gains", nargs="*", type=float, default=None)
     ap.add_argument("--from-saved", action="store_true",
-                    help="regenerate the tables from the saved per-network CSVs only (no training, no analysis)")
+                    help="regenerate the tables from the saved per-network CSVs and metrics only (no training, no "
+                         "analysis)")
     args = ap.parse_args()
     b = QUICK if args.quick else FULL
     if args.seeds:
@@ -1010,55 +1011,47 @@ def main() -> None:
     gains = args.gains or ([1.0, 2.0] if args.quick else list(GAINS))
     root = args.out or RESULTS / ("rl_vs_sl_quick" if args.quick else "rl_vs_sl")
     root.mkdir(parents=True, exist_ok=True)
+    enable_compilation_cache()  # the three gains of a (method, complexity) compile to the same programs
     tpath = root / "timings.json"
     timings = json.loads(tpath.read_text()) if tpath.exists() else {}
     t0 = time.perf_counter()
     data, saved = {}, 0
     for cx in complexities:
         for g in gains:
+            untrained = cell_name("untrained", cx, g)
             for m in METHODS:
                 name = cell_name(m, cx, g)
-                csv_path, npz = root / f"{name}.csv", root / "checkpoints" / f"{name}.npz"
-                if args.from_saved or (csv_path.exists() and not npz.exists()):  # a fresh checkout: no retraining
-                    init_path = root / f"{cell_name('untrained', cx, g)}.csv"
-                    for key, path in (((m, cx, g), csv_path), (("init", cx, g), init_path)):
-                        if path.exists():
-                            data[key] = read_rows(path)
-                            data[key]["complex"] = ~data[key]["fp_only"]
-                        elif key[0] != "init":
-                            raise SystemExit(f"--from-saved: {path} does not exist")
+                run_dir, csv_path, init_path = root / name, root / f"{name}.csv", root / f"{untrained}.csv"
+                wanted = [csv_path] + ([init_path] if m == "RL" else [])
+                if args.from_saved or (all(p.exists() for p in wanted) and (run_dir / "metrics.csv").exists()):
+                    missing = [p for p in wanted[:1] + [run_dir / "metrics.csv"] if not p.exists()]
+                    if missing:
+                        raise SystemExit(f"--from-saved: {', '.join(map(str, missing))} missing")
                     saved += 1
-                    continue
-                nets, t_train = train_cell(m, cx, g, b, npz)
-                if t_train:  # (re)trained: an older analysis of this cell is stale
-                    timings.setdefault(name, {})["train_s"] = t_train
-                    csv_path.unlink(missing_ok=True)
-                if not csv_path.exists():
-                    key = seed_keys(cx, g, 1)[0]  # the same analysis draws for RL and SL
-                    rows, t_an = analyse_cell(nets, cx, b, key)
-                    write_rows(csv_path, rows)
-                    timings.setdefault(name, {})["analysis_s"] = t_an
+                else:
+                    t_train = train(sweep_spec(m, cx, g, b), run_dir, b, need_snapshots=True)
+                    if t_train:  # (re)trained: an older analysis of this cell is stale
+                        timings[name] = {"train_s": t_train}
+                        for p in wanted:
+                            p.unlink(missing_ok=True)
+                    key = analysis_key(cx, g)  # the same analysis draws for RL, SL and the untrained networks
+                    final, init = (load_networks(m, run_dir, c) for c in (b.n_evals, 0))
+                    if not csv_path.exists():
+                        nets = final | {f"init_{k}": init[k] for k in ("W_x", "W_h", "W_out")}
+                        rows, t_an = analyse_cell(nets, cx, b, key)
+                        write_rows(csv_path, rows)
+                        timings.setdefault(name, {})["analysis_s"] = t_an
+                    if m == "RL" and not init_path.exists():  # reference: RL's initial networks, same analysis
+                        nets = init | {f"init_{k}": init[k] for k in ("W_x", "W_h", "W_out")}
+                        rows, t_an = analyse_cell(nets, cx, b, key)
+                        write_rows(init_path, rows)
+                        timings[untrained] = {"analysis_s": t_an}
                     tpath.write_text(json.dumps(timings, indent=1))
-                data[(m, cx, g)] = read_rows(csv_path)
-                data[(m, cx, g)]["complex"] = ~data[(m, cx, g)]["fp_only"]
+                data[(m, cx, g)] = read_cell(csv_path, run_dir)
+                if init_path.exists():
+                    data[("init", cx, g)] = read_cell(init_path, None)
                 print(f"{name}: accuracy {np.median(data[(m, cx, g)]['accuracy']):.2f}, map-sense hybrid "
                       f"{data[(m, cx, g)]['hybrid_map'].mean():.2f}, {time.perf_counter() - t0:.0f} s", flush=True)
-                if m == "RL":  # reference: the same analysis of the untrained networks (RL's initial cells)
-                    init_path = root / f"{cell_name('untrained', cx, g)}.csv"
-                    if t_train:
-                        init_path.unlink(missing_ok=True)
-                    if not init_path.exists():
-                        untrained = {k: nets[f"init_{k}"] for k in ("W_x", "W_h", "W_out")}
-                        untrained |= {"b_h": np.zeros_like(nets["b_h"]), "b_out": np.zeros_like(nets["b_out"]),
-                                      **{f"init_{k}": nets[f"init_{k}"] for k in ("W_x", "W_h", "W_out")},
-                                      "eval_return": nets["eval_return"][:, :1], "diverged": nets["diverged"]}
-                        rows, t_an = analyse_cell(untrained, cx, b, seed_keys(cx, g, 1)[0])
-                        write_rows(init_path, rows)
-                        timings.setdefault(cell_name("untrained", cx, g), {})["analysis_s"] = t_an
-                    data[("init", cx, g)] = read_rows(init_path)
-                    data[("init", cx, g)]["complex"] = ~data[("init", cx, g)]["fp_only"]
-    if saved < len(complexities) * len(gains) * len(METHODS):
-        tpath.write_text(json.dumps(timings, indent=1))
     md = report(data, complexities, gains, b, timings, root, args.quick, time.perf_counter() - t0, saved)
     (root.parent / f"{root.name}.md").write_text(md)
     print(md)

@@ -92,9 +92,32 @@ def test_huang_pendulum_quick(tmp_path):
 
 
 def test_rl_vs_sl_quick(tmp_path):
+    import csv
+
     out = tmp_path / "rvs"
     run_script("rl_vs_sl", "--quick", "--out", str(out))
     table = (tmp_path / "rvs.md").read_text()
-    assert "| perceptual | 1 | RL |" in table and "| perceptual | 2 | SL |" in table
     assert "## The seed paper's claims beside ours" in table and "## Population balance" in table
-    assert (out / "hybrid_share.png").exists() and (out / "rl--perceptual--g1.csv").exists()
+    assert (out / "hybrid_share.png").exists() and (out / "learning_curves.png").exists()
+    # each cell trained through the sweep runner: seeds 0..1, its learning curve in the run's metrics.csv
+    m = read_metrics(out / "rl--perceptual--g1" / "metrics.csv")
+    assert list(m["seed"]) == [0, 1] and (out / "sl--perceptual--g2" / "metrics.csv").exists()
+    with (out / "rl--perceptual--g1.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["seed"]) for r in rows] == [0, 1]
+    # the performance row holds the statistics of the cell's per-network analysis and of its own curves
+    scores = curve_scores(m["eval_return"], m["step"])
+    accuracy = [float(r["accuracy"]) for r in rows]
+    row = next(r for r in table.splitlines() if r.startswith("| perceptual | 1 | RL |"))
+    cols = [c.strip() for c in row.split("|")[1:-1]]
+    assert cols[3] == format_stats(aggregate(accuracy), ".2f")
+    assert cols[5:8] == [format_stats(aggregate(x), ".2f") for x in (scores.final, scores.best, scores.auc)]
+    # the hybrid-share table counts the CSV's flags
+    stable = sum(r["has_stable_fp"] == "True" for r in rows)
+    row = next(r for r in table.splitlines() if r.startswith("| perceptual | 1 | RL | ") and "/2 = " in r)
+    assert row.split("|")[4].strip().startswith(f"{stable}/2 = ")
+    assert "| perceptual | 2 | SL |" in table and (out / "untrained--perceptual--g2.csv").exists()
+    # a second invocation regenerates the same table from the saved CSVs and metrics (nothing trained)
+    first = table.split("## Performance")[1]
+    run_script("rl_vs_sl", "--quick", "--out", str(out), "--from-saved")
+    assert (tmp_path / "rvs.md").read_text().split("## Performance")[1] == first
