@@ -66,3 +66,16 @@ def test_the_checkout_and_its_commit_are_found_from_the_package():
     if (root / ".git").exists():
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
         assert git_state()["commit"] == head
+
+
+def test_full_budget_commands_write_where_the_committed_results_are():
+    """`dynjax reproduce NAME` must reuse the checked-in cells: its --out is the folder they are in (a wrong one
+    retrains every cell into a new folder)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for name, t in TABLES.items():
+        cmd = command(name)
+        target = Path(cmd[cmd.index("--out") + 1])
+        assert (target.exists() if t.dir_out else (target.parent / f"{t.stem}.md").exists()), (name, target)
+        assert target.is_relative_to(root / "benchmarks" / "results"), (name, target)

@@ -61,16 +61,18 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 class Table(NamedTuple):
     script: str  # in benchmarks/
-    stem: str  # the table is <out>/<stem>.md; its figures and raw results are in <out>/<stem>/ (dir_out)
+    stem: str  # the table is <out>/<stem>.md; its figures and raw results are in <out>/<folder>/ (dir_out)
     dir_out: bool  # the script's --out is the results folder (True) or the markdown file (False)
     what: str
+    folder: str | None = None  # the results folder's name when it is not the stem
 
 
 TABLES: dict[str, Table] = {
     "rtrrl": Table("rtrrl_table.py", "rtrrl_table", True,
                    "RTRRL Table 2 (Lemmel & Grosu 2025): RFLO / RTRL / BPTT / linear TD on the paper's tasks"),
     "dynamic-rl": Table("dynamic_rl_table.py", "dynamic_rl_table", True,
-                        "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent"),
+                        "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent",
+                        folder="dynamic_rl"),
     "blind-dynamics": Table("blind_dynamics.py", "blind_dynamics", True,
                             "PPO guided by fixed reaction-diffusion dynamics vs plain PPO on CartPole"),
     "huang-pendulum": Table("huang_pendulum.py", "huang_pendulum", True,
@@ -96,7 +98,7 @@ def command(name: str, quick: bool = False, out: Path | None = None, extra: list
     root = find_checkout()
     script = root / "benchmarks" / t.script
     out = Path(out) if out is not None else (Path("runs") / "reproduce-quick" if quick else root / "benchmarks" / "results")
-    target = out / t.stem if t.dir_out else out / f"{t.stem}.md"
+    target = out / (t.folder or t.stem) if t.dir_out else out / f"{t.stem}.md"
     return [sys.executable, str(script), *(["--quick"] if quick else []), "--out", str(target), *extra]
 
 
