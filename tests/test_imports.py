@@ -121,9 +121,9 @@ def test_version_gate_matches_whole_components():
 
 
 def test_joining_a_multi_process_run_imports_no_backend():
-    """`dynjax.sweep.distributed` must be importable before jax.distributed.initialize: nothing on its import
+    """`dynjax.startup.distributed` must be importable before jax.distributed.initialize: nothing on its import
     path (the dynjax.sweep package included) may import gymnax or start a JAX backend."""
-    code = "import sys, dynjax.sweep.distributed; print('gymnax' in sys.modules, 'dynjax.agents' in sys.modules)"
+    code = "import sys, dynjax.startup.distributed; print('gymnax' in sys.modules, 'dynjax.agents' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=os.environ | {"PYTHONPATH": str(ROOT)})
     assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr

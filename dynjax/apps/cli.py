@@ -154,7 +154,7 @@ def enable_compilation_cache(cache_dir: str | None = None) -> str:
 
 def _join_distributed(argv: list[str] | None) -> None:
     """Join a multi-process run before anything (gymnax's import included) initialises a JAX backend."""
-    from dynjax.sweep.distributed import initialize_distributed
+    from dynjax.startup.distributed import initialize_distributed
 
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--coordinator", default=None)

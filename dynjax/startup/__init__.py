@@ -1,4 +1,5 @@
-"""Opt-in start-up speed-ups of the command line, off unless asked for.
+"""What runs first: joining a multi-process run (`distributed`, before anything starts a JAX backend; it imports
+nothing but jax) and the command line's opt-in start-up speed-ups, off unless asked for.
 
 `import dynjax` (or any of its subpackages) changes nothing outside dynjax: JAX lowers every primitive as it
 would without dynjax, and sys.modules and sys.meta_path hold only what the imports themselves load. Two

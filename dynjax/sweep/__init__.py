@@ -1,18 +1,10 @@
-"""Sweeps: config grid x seeds as vmapped, sharded, chunked, resumable programs (see dynjax.sweep.runner).
+"""Sweeps: config grid x seeds as vmapped, sharded, chunked, resumable programs (see dynjax.sweep.runner)."""
 
-The public names resolve on first use, so that `dynjax.sweep.distributed` can be imported (and a process join a
-multi-process run) before anything, gymnax included, initialises a JAX backend.
-"""
+from dynjax.startup.distributed import initialize_distributed
+from dynjax.sweep.devices import learner_mesh
+from dynjax.sweep.run_dir import RunDirectoryMismatch
+from dynjax.sweep.runner import run_sweep
+from dynjax.sweep.spec import Program, SweepSpec, load_spec, resolve, spec_from_dict
 
-import importlib
-
-_WHERE = {"initialize_distributed": "distributed", "learner_mesh": "devices", "RunDirectoryMismatch": "run_dir",
-          "run_sweep": "runner", "Program": "spec", "SweepSpec": "spec", "load_spec": "spec", "resolve": "spec",
-          "spec_from_dict": "spec"}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"dynjax.sweep.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'dynjax.sweep' has no attribute {name!r}")
+__all__ = ["Program", "RunDirectoryMismatch", "SweepSpec", "initialize_distributed", "learner_mesh", "load_spec",
+           "resolve", "run_sweep", "spec_from_dict"]

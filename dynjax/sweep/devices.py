@@ -6,7 +6,7 @@ the learners of one device (in cache-sized blocks, dynjax.sweep.batching) under 
 communication happens inside a chunk: each device, and each process, advances only the learners it owns.
 Metrics are gathered to every process (multihost_utils.process_allgather) and written by process 0.
 
-Multi-host: after dynjax.sweep.distributed.initialize_distributed, jax.devices() spans every process, so the same
+Multi-host: after dynjax.startup.distributed.initialize_distributed, jax.devices() spans every process, so the same
 code shards the learners across hosts; each process feeds and advances only the shards it owns.
 """
 
