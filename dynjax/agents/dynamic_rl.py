@@ -44,7 +44,7 @@ from dynjax.analysis.closed_loop import ClosedLoop, closed_loop_lyapunov, loop_s
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.cells.mtrnn import LeakyLayer, MTRNNParams, MTRNNState, MTRNNTaus, mtrnn_init, mtrnn_step, mtrnn_zero_state
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
-from dynjax.envs.adapter import EnvSpec, make_env
+from dynjax.envs.adapter import EnvSpec, make_env, obs_mask_field
 from dynjax.envs.change import swap_from
 from dynjax.rules.rflo import rflo
 from dynjax.rules.sensitivity import (TD_TRANSFORMS, InputTrace, input_trace_init, input_trace_update, log_rms,
@@ -88,8 +88,7 @@ class DynamicRLConfig:
 
     env_id: str = "seq-nav"
     env_args: tuple[tuple[str, Any], ...] = ()
-    obs_mask: Any = dataclasses.field(
-        default=None, metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
+    obs_mask: Any = obs_mask_field()
     n_lower: int = 200
     n_upper: int = 100
     sal: bool = True  # False: the "no SAL" ablation

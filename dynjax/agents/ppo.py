@@ -38,7 +38,7 @@ from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells import CELLS
 from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readout, rd_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
-from dynjax.envs.adapter import EnvSpec, env_action, make_env
+from dynjax.envs.adapter import EnvSpec, env_action, make_env, obs_mask_field
 from dynjax.envs.change import swap_from
 from dynjax.agents.heads import Policy, categorical, diag_gaussian, meta_input
 from dynjax.rules.td import gae
@@ -94,8 +94,7 @@ class PPOConfig:
 
     env_id: str = "CartPole-v1"
     env_args: tuple[tuple[str, Any], ...] = ()
-    obs_mask: Any = dataclasses.field(
-        default=None, metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
+    obs_mask: Any = obs_mask_field()
     cell: str = "gru"
     hidden_size: int = 128
     head_hidden: int = 128  # width of the one tanh hidden layer of actor and critic (0: linear heads)

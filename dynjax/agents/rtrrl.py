@@ -33,7 +33,7 @@ from dynjax.agents.evaluation import EvalMetrics
 from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
-from dynjax.envs.adapter import EnvSpec, env_action, make_env
+from dynjax.envs.adapter import EnvSpec, env_action, make_env, obs_mask_field
 from dynjax.agents.flatten import flat_layout
 from dynjax.agents.heads import (
     Feedback,
@@ -86,8 +86,7 @@ class RTRRLConfig:
     env_id: str = "CartPole-v1"
     env_args: tuple[tuple[str, Any], ...] = ()
     # observation indices kept (dynjax.envs.resolve_mask); None: the whole observation
-    obs_mask: Any = dataclasses.field(
-        default=None, metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
+    obs_mask: Any = obs_mask_field()
     hidden_size: int = 32
     rule: str = "rflo"  # rflo | rtrl | linear (no recurrent body: linear TD(lambda) actor-critic)
     feedback_alignment: bool = True
@@ -358,8 +357,8 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
                                bad_at=first_bad(~jnp.isfinite(info.delta), s.step), means={})
 
     return RTRRLLearner(config=config, spec=spec, init=init, step=train_step, update=update, closed_loop=closed_loop,
-                   parameters=lambda s: s.theta, diagnostics=None, train_metrics=(), unravel=unravel, ravel=ravel,
-                   episode_start=episode_start)
+                        parameters=lambda s: s.theta, diagnostics=None, train_metrics=(), unravel=unravel,
+                        ravel=ravel, episode_start=episode_start)
 
 
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:

@@ -62,6 +62,13 @@ def _coerce(value: Any, like: Any, where: str) -> Any:
     return value
 
 
+def obs_mask_field() -> Any:
+    """The `obs_mask` field of an agent configuration: None (the whole observation) by default, and its help
+    text for the command line (dataclass metadata)."""
+    return dataclasses.field(default=None,
+                             metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
+
+
 def resolve_mask(obs_mask: ObsMask, obs_dim: int) -> tuple[int, ...] | None:
     """Turn 'even' / 'odd' / explicit indices into a tuple of kept observation indices (None keeps all).
 
