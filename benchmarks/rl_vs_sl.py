@@ -125,6 +125,7 @@ from dynjax.envs.decision import make_dataset  # noqa: E402
 from dynjax.results.metrics import diverged_mask, finished_learners, read_metrics  # noqa: E402
 from dynjax.results.stats import aggregate, compare, curve_scores, format_p, format_stats  # noqa: E402
 from dynjax.sweep import spec_from_dict  # noqa: E402
+from dynjax.sweep.run_dir import RECORD  # noqa: E402
 from dynjax.sweep.snapshots import load_snapshot, make_unit_learner, snapshot_units  # noqa: E402
 from dynjax.sweep.spec import SweepSpec  # noqa: E402
 
@@ -200,7 +201,7 @@ def train(spec: SweepSpec, run_dir: Path, b: Budget, need_snapshots: bool) -> fl
     checkpoints are still there: a fresh checkout has the metrics only, and is trained again for the analysis);
     returns the seconds spent training here (0: reused)."""
     metrics = run_dir / "metrics.csv"
-    record = run_dir / "sweep.json"
+    record = run_dir / RECORD
     same = record.exists() and json.loads(record.read_text())["spec"] == json.loads(json.dumps(spec.to_json()))
     done = same and finished_learners(metrics, dict(spec.config)["total_steps"]) >= {(0, s) for s in range(spec.seeds)}
     if done and (not need_snapshots or snapshots_ready(run_dir, b)):
