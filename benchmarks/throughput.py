@@ -1,16 +1,19 @@
-"""Throughput of the RTRRL core: seed-steps per second against seeds S, hidden size N and rule.
+"""Throughput of the learners: seed-steps per second against seeds S, hidden size N and rule or algorithm.
 
 Each cell runs in its own process (so peak memory is that cell's own) and reports:
-  - train rate: seed-steps/s of the jitted, scanned online update (median of 3 repeats, compile excluded);
-  - eval cost: seconds for one evaluation (10 episodes per seed, learning frozen);
+  - train rate: seed-steps/s of the jitted, scanned updates (median of 3 repeats, compile excluded);
+  - eval cost: seconds for one evaluation (10 episodes per seed, learning frozen; Dynamic RL adds its probe);
   - effective rate at the default cadence (evaluate every 10,000 steps): S * 10,000 / (t_train + t_eval);
-  - XLA cost analysis of one update step: flops and bytes accessed per seed-step;
+  - XLA cost analysis of one learner's update: flops and bytes accessed per seed-step;
   - compile time and peak resident memory of the process.
-S = 1 uses the plain (un-vmapped) single-learner program; S > 1 vmaps seeds in blocks of --seed-block
-(dynjax.sweep.batching.blocked_vmap), as `dynjax train` does.
+Cells: RTRRL (rflo, rtrl) at hidden size N, Dynamic RL (drl: float32 training, drl:float64), PPO-RNN (ppo: GRU).
+The learners are laid out as `dynjax train` lays them out: sharded over one CPU device per core (at least two
+learners per device; --devices to choose), vmapped in blocks of --seed-block within a device (0: sized to the
+cache, dynjax.sweep.batching); one learner runs the plain (un-vmapped) program.
 
     python benchmarks/throughput.py                # issue grid, writes benchmarks/results/throughput.md
-    python benchmarks/throughput.py --quick        # a few cells, seconds
+    python benchmarks/throughput.py --quick        # a few cells
+    python benchmarks/throughput.py --compare ../old-checkout --out benchmarks/results/throughput_speedup.md
 """
 
 from __future__ import annotations
@@ -30,59 +33,105 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CADENCE = 10_000
 
 
-def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int) -> dict:
+# Cells: (algorithm, S, N, variant). RTRRL's variant is its rule; Dynamic RL's its train_dtype (N = 300: its
+# 200 + 100 MTRNN); PPO-RNN's its cell (GRU, N = 128, CartPole, 4 environments per learner).
+ALGOS = {"rflo": "rtrrl", "rtrl": "rtrrl", "drl": "dynamic-rl", "ppo": "ppo-rnn"}
+
+
+def cell_config(algo: str, N: int, variant: str, env_id: str, mask: str, steps: int) -> object:
+    """The configuration a cell times: its updates cover about `steps` environment steps per learner."""
+    from dynjax.agents import ALGORITHMS
+
+    cls = ALGORITHMS[algo].config_cls
+    if algo == "rtrrl":
+        return cls(env_id=env_id, obs_mask=mask, hidden_size=N, rule=variant, total_steps=steps, eval_every=steps)
+    if algo == "dynamic-rl":
+        unit = cls().critic_window
+        steps = max(unit, steps // unit * unit)
+        extra = {"train_dtype": variant} if "train_dtype" in cls.__dataclass_fields__ else {}  # older checkouts
+        return cls(total_steps=steps, eval_every=steps, **extra)
+    unit = cls().steps_per_update
+    steps = max(unit, steps // unit * unit)
+    return cls(cell=variant, hidden_size=N, total_steps=steps, eval_every=steps)
+
+
+def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int, devices: int = 0) -> dict:
+    """One cell, in this process: `devices` CPU devices (0: what `dynjax train` uses, one per core) with the
+    learners sharded over them as the sweep runner does, vmapped in blocks of `block` (0: sized to the cache)."""
     import jax
+
+    if devices:
+        jax.config.update("jax_num_cpu_devices", devices)
+    from dynjax import startup
+
+    startup.enable()  # time what `dynjax train` runs (dynjax.startup); before any JAX operation
     import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-    from functools import partial
+    from dynjax.agents import ALGORITHMS, driver
+    from dynjax.sweep.batching import block_size_for, state_bytes
+    from dynjax.sweep.devices import sharded
 
-    from dynjax import RTRRLConfig, make_learner
-    from dynjax.agents import driver
-    from dynjax.sweep.batching import auto_block, blocked_vmap, state_bytes
+    algo = ALGOS[rule] if rule in ALGOS else "rtrrl"
+    variant = {"drl": "float32", "ppo": "gru"}.get(rule, rule)
+    if ":" in rule:  # drl:float64, ppo:mtrnn
+        rule, variant = rule.split(":")
+        algo = ALGOS[rule]
+    work = {"rtrl": 16, "drl": 24, "ppo": 8}.get(rule, 1) * max(1, (N // 32) ** 2 if algo == "rtrrl" else 1)
+    steps = int(min(CADENCE, max(100, 4_000_000 // (S * work))))
+    A = ALGORITHMS[algo]
+    with jax.enable_x64(A.float64):
+        cfg = cell_config(algo, N, variant, env_id, mask, steps)
+        learner = A.make_learner(cfg)
+        unit = cfg.eval_unit
+        updates = cfg.total_steps // unit
+        one_state = jax.eval_shape(learner.init, jax.random.key(0))
+        per_learner = state_bytes(one_state)
+        n_dev = min(jax.device_count(), max(1, S // 2) if S > 1 else 1)
+        mesh = Mesh(np.asarray(jax.devices()[:n_dev]), ("learners",))
+        per_device = S // n_dev
+        if block <= 0:
+            block = block_size_for(per_device, max(2, (8 << 20) // n_dev // per_learner))
 
-    steps = int(min(CADENCE, max(100, 4_000_000 // (S * max(1, (N // 32) ** 2) * (16 if rule == "rtrl" else 1)))))
-    cfg = RTRRLConfig(env_id=env_id, obs_mask=mask, hidden_size=N, rule=rule, total_steps=steps, eval_every=steps)
-    learner = make_learner(cfg)
+        def train_chunk(s):
+            return jax.lax.scan(lambda c, _: (learner.update(c)[0], None), s, None, length=updates)[0]
 
-    def train_chunk(s):
-        return jax.lax.scan(lambda c, _: (learner.step(c)[0], None), s, None, length=steps)[0]
-
-    if block <= 0:
-        block = auto_block(state_bytes(jax.eval_shape(learner.init, jax.random.key(0))), S)
-    init = jax.jit(jax.vmap(learner.init))
-    chunk = jax.jit(blocked_vmap(train_chunk, S, block), donate_argnums=0)
-    evaluate = jax.jit(blocked_vmap(partial(driver.evaluate, learner), S, block))
-    state = init(jax.random.split(jax.random.key(0), S))
-    t0 = time.perf_counter()
-    compiled = chunk.lower(state).compile()
-    compile_s = time.perf_counter() - t0
-    one = jax.tree.map(lambda x: x[0], state)  # XLA's cost of ONE learner's step (the per-seed-step work)
-    cost = jax.jit(learner.step).lower(one).compile().cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    bytes_state = state_bytes(one)
-    state = compiled(state)
-    jax.block_until_ready(state)
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        state = compiled(state)
+        layout = NamedSharding(mesh, PartitionSpec("learners"))
+        keys = jax.random.split(jax.random.key(0), S)
+        # init on one device (dynjax.sweep.devices.first_device: LAPACK's eig at the MTRNN's init can hang when
+        # two CPU devices run it at once), then laid out over the mesh
+        state = jax.device_put(jax.jit(jax.vmap(learner.init))(keys), layout)
+        chunk = sharded(train_chunk, mesh, S, block, donate=True)
+        evaluate = sharded(lambda s: driver.evaluate(learner, s), mesh, S, block)
+        t0 = time.perf_counter()
+        compiled = chunk.lower(state).compile()
+        compile_s = time.perf_counter() - t0
+        one = jax.jit(learner.init)(jax.random.key(0))
+        cost = jax.jit(learner.update).lower(one).compile().cost_analysis()  # ONE learner's update
+        cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+        state = jax.device_put(compiled(state), layout)
         jax.block_until_ready(state)
-        times.append(time.perf_counter() - t)
-    m = evaluate(state)
-    jax.block_until_ready(m)
-    t = time.perf_counter()
-    jax.block_until_ready(evaluate(state))
-    eval_s = time.perf_counter() - t
-    train_rate = S * steps / float(np.median(times))
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            state = jax.device_put(compiled(state), layout)
+            jax.block_until_ready(state)
+            times.append(time.perf_counter() - t)
+        jax.block_until_ready(evaluate(state))
+        t = time.perf_counter()
+        jax.block_until_ready(evaluate(state))
+        eval_s = time.perf_counter() - t
+    seed_steps = updates * unit
+    train_rate = S * seed_steps / float(np.median(times))
     t_seg = S * CADENCE / train_rate + eval_s
     return {
-        "S": S, "N": N, "rule": rule, "steps_timed": steps, "block": block, "train_rate": train_rate, "eval_s": eval_s,
-        "effective_rate": S * CADENCE / t_seg, "compile_s": compile_s,
-        "flops_per_seed_step": float(cost.get("flops", float("nan"))),
-        "bytes_per_seed_step": float(cost.get("bytes accessed", float("nan"))),
-        "state_bytes": bytes_state,
+        "algo": algo, "rule": rule, "variant": variant, "S": S, "N": N, "devices": n_dev, "steps_timed": seed_steps,
+        "block": block, "train_rate": train_rate, "eval_s": eval_s, "effective_rate": S * CADENCE / t_seg,
+        "compile_s": compile_s, "flops_per_seed_step": float(cost.get("flops", float("nan"))) / unit,
+        "bytes_per_seed_step": float(cost.get("bytes accessed", float("nan"))) / unit,
+        "state_bytes": per_learner,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "devices": str(jax.devices()[0].platform), "jax": jax.__version__,
+        "platform": str(jax.devices()[0].platform), "jax": jax.__version__,
     }
 
 
@@ -343,20 +392,81 @@ def sweep(args) -> list[str]:
     ]
 
 
-def run_cell(S: int, N: int, rule: str, args) -> dict:
+def run_cell(S: int, N: int, rule: str, args, checkout: Path | None = None, devices: int = 0) -> dict:
+    """One cell in a fresh process, against the dynjax of `checkout` (default: this one) on `devices` CPU
+    devices (0: one per core, as `dynjax train`)."""
     cmd = [sys.executable, __file__, "--one", f"{S},{N},{rule}", "--env", args.env, "--mask", args.mask,
-           "--seed-block", str(args.seed_block)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+           "--seed-block", str(args.seed_block), "--devices", str(devices)]
+    env = os.environ.copy() | {"PYTHONPATH": str(checkout or Path(__file__).resolve().parents[1])}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         return {"S": S, "N": N, "rule": rule, "error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cell_label(r: dict) -> str:
+    """RTRRL cells by their rule (rflo, rtrl), the others as algorithm (variant)."""
+    return r["rule"] if r["algo"] == "rtrrl" else f"{r['algo']} ({r['variant']})"
+
+
+# Issue 19's targets: (S, N, cell, what, target seed-steps/s or None for "not slower").
+TARGETS = [(16, 32, "rtrl", "exact RTRL N=32, S=16", 40_000),
+           (64, 300, "drl", "Dynamic RL, S=64 (float32 training)", 40_000),
+           (64, 300, "drl:float64", "Dynamic RL, S=64 (float64 training)", None),
+           (1024, 32, "rflo", "RFLO N=32, S=1024", 600_000),
+           (1, 32, "rflo", "RFLO N=32, S=1", None),
+           (64, 128, "ppo", "PPO-RNN (GRU 128), S=64", None)]
+
+
+def compare(args) -> list[str]:
+    """The target cells under another checkout (one device, as `dynjax train` ran before issue 19) and under
+    this one (one device, and one per core), alternating cell by cell in one window."""
+    import statistics
+
+    base = subprocess.run(["git", "-C", str(args.compare), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip() or str(args.compare)
+    arms = {"before": dict(checkout=args.compare, devices=1), "after, 1 device": dict(devices=1),
+            "after": dict(devices=0)}
+    rates: dict[tuple, dict[str, list[float]]] = {}
+    devices = {}
+    for _ in range(args.compare_repeats):
+        for S, N, rule, _what, _target in TARGETS:
+            for arm, kw in arms.items():
+                r = run_cell(S, N, rule, args, **kw)
+                print(S, N, rule, arm, r.get("train_rate", r.get("error")), flush=True)
+                if "error" not in r:
+                    rates.setdefault((S, N, rule), {}).setdefault(arm, []).append(r["train_rate"])
+                    if arm == "after":
+                        devices[(S, N, rule)] = r["devices"]
+    lines = [f"# Issue 19: the slow paths before and after ({args.env}, mask={args.mask} for RTRRL)", "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs. Train seed-steps/s (median of 3 timed chunks "
+             f"after a warm-up, compile excluded), each cell in a fresh process, the three arms run one after another "
+             f"for each cell ({args.compare_repeats} round(s); median over rounds). before = commit {base} on one "
+             "device (what `dynjax train` ran); after = this code, on one device and on one CPU device per core (what "
+             "`dynjax train` runs now). Dynamic RL before trained in float64 (its only precision then).", "",
+             "| path | before | after, 1 device | after | devices | after / before | target | met |",
+             "|---|---|---|---|---|---|---|---|"]
+    for S, N, rule, what, target in TARGETS:
+        got = rates.get((S, N, rule), {})
+        med = {arm: statistics.median(v) for arm, v in got.items()}
+        if "before" not in med or "after" not in med:
+            lines.append(f"| {what} | {med.get('before', float('nan')):,.0f} | | | | | | failed |")
+            continue
+        ratio = med["after"] / med["before"]
+        goal = f">= {target:,}" if target else "not slower"
+        met = (med["after"] >= target) if target else ratio >= 0.97
+        lines.append(f"| {what} | {med['before']:,.0f} | {med.get('after, 1 device', float('nan')):,.0f} | "
+                     f"{med['after']:,.0f} | {devices.get((S, N, rule), '?')} | {ratio:.2f}x | {goal} | "
+                     f"{'yes' if met else 'no'} |")
+    return lines
+
+
 def grid(quick: bool, full: bool) -> list[tuple[int, int, str]]:
     if quick:
-        return [(16, 32, "rflo"), (1, 16, "rtrl")]
+        return [(16, 32, "rflo"), (1, 16, "rtrl"), (4, 300, "drl"), (4, 32, "ppo")]
     cells = [(S, N, "rflo") for N in (32, 64, 128) for S in (1, 16, 256, 1024)]
     cells += [(S, N, "rtrl") for N in (16, 32) for S in (1, 16)]
+    cells += [(S, 300, "drl") for S in (1, 16, 64, 256)] + [(S, 128, "ppo") for S in (1, 16, 64, 256)]
     if full:
         cells = sorted({*cells, *[(S, N, "rflo") for N in (16, 32, 64, 128) for S in (1, 4, 16, 64, 256, 1024, 4096)]})
     return cells
@@ -378,14 +488,17 @@ def growth_exponents(rows: list[dict]) -> list[str]:
 
 
 def main() -> None:
-    from dynjax import startup
-
-    startup.enable()  # time what `dynjax train` runs (dynjax.startup); each cell's process runs main too
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--env", default="CartPole-v1")
     ap.add_argument("--mask", default="even")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--devices", type=int, default=0,
+                    help="CPU devices of a cell's process; 0 = one per core, as `dynjax train` (dynjax.startup)")
+    ap.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                    help="time the issue-19 target cells against another checkout of dynjax (on one device, as it "
+                         "ran) in the same window, alternating, and write --out")
+    ap.add_argument("--compare-repeats", type=int, default=1, help="rounds of --compare (median over rounds)")
     ap.add_argument("--seed-block", type=int, default=0,
                     help="seeds vmapped per block; 0 = sized to the cache as `dynjax train` does (dynjax.sweep.batching)")
     ap.add_argument("--full", action="store_true", help="the S x N cost-model grid (S up to 4096, N 16..128)")
@@ -421,7 +534,11 @@ def main() -> None:
         return
     if args.one:
         S, N, rule = args.one.split(",")
-        print(json.dumps(measure(int(S), int(N), rule, args.env, args.mask, args.seed_block)))
+        print(json.dumps(measure(int(S), int(N), rule, args.env, args.mask, args.seed_block, args.devices)))
+        return
+    if args.compare:
+        args.out.write_text("\n".join(compare(args)) + "\n")
+        print(f"wrote {args.out}")
         return
     rows = []
     for S, N, rule in grid(args.quick, args.full):
@@ -435,24 +552,29 @@ def main() -> None:
     ok = [r for r in rows if "error" not in r]
     lim = machine_limits()
     lines = [
-        f"# RTRRL throughput ({args.env}, mask={args.mask})", "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {ok[0]['devices'] if ok else '?'}; "
+        f"# Throughput of the learners ({args.env}, mask={args.mask} for RTRRL)", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {ok[0]['platform'] if ok else '?'}; "
         f"JAX {ok[0]['jax'] if ok else '?'}. Median of 3 timed repeats after a warm-up; compile excluded.",
-        "Effective rate = S x 10,000 / (time of 10,000 training steps + one evaluation of 10 episodes per seed).", "",
+        "Effective rate = S x 10,000 / (time of 10,000 training steps + one evaluation of 10 episodes per seed). "
+        "Learners sharded over `devices` CPU devices as `dynjax train` does (one per core, at least two learners per "
+        "device), vmapped in blocks of `block` within a device. Dynamic RL: the 200 + 100 MTRNN actor with its BPTT "
+        "critic on seq-nav (N = 300), float32 training; PPO-RNN: GRU 128 on CartPole, 4 environments per learner "
+        "(seed-steps = environment steps of all of a learner's environments).", "",
         f"Machine limits measured in the same run: stream bandwidth {lim['bandwidth_Bps'] / 1e9:.1f} GB/s, "
         f"matmul {lim['flops_per_s'] / 1e9:.0f} GFLOP/s. flops and bytes per seed-step: XLA's cost analysis of one "
         "learner's step (bytes = operands of every op, mostly cache traffic); state = one learner's carried state.",
         "",
-        "| rule | S | N | block | train seed-steps/s | effective seed-steps/s | eval s | compile s | flops/seed-step | "
-        "bytes/seed-step | state kB | peak RSS MB | regime |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cell | S | N | devices | block | train seed-steps/s | effective seed-steps/s | eval s | compile s | "
+        "flops/seed-step | bytes/seed-step | state kB | peak RSS MB | regime |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['rule']} | {r['S']} | {r['N']} | | error: {r['error']} | | | | | | | | |")
+            lines.append(f"| {r['rule']} | {r['S']} | {r['N']} | | | error: {r['error']} | | | | | | | | |")
             continue
         lines.append(
-            f"| {r['rule']} | {r['S']} | {r['N']} | {r['block']} | {r['train_rate']:,.0f} | {r['effective_rate']:,.0f} | "
+            f"| {cell_label(r)} | {r['S']} | {r['N']} | {r['devices']} | {r['block']} | {r['train_rate']:,.0f} | "
+            f"{r['effective_rate']:,.0f} | "
             f"{r['eval_s']:.3f} | {r['compile_s']:.1f} | {r['flops_per_seed_step']:,.0f} | "
             f"{r['bytes_per_seed_step']:,.0f} | {r['state_bytes'] / 1e3:.1f} | {r['peak_rss_mb']:.0f} | {regime(r, lim)} |")
     lines += regime_notes(rows, lim, kernels_per_step(args.env, args.mask))

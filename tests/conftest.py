@@ -6,7 +6,7 @@ from dynjax import startup
 # The suite compiles hundreds of programs: it runs them as the command line does, with dynjax's straight-line
 # Threefry lowering (the same random bits, about half the compile time; tests/test_threefry.py checks both).
 # What a plain `import dynjax` does is checked in fresh interpreters (tests/test_imports.py).
-startup.enable(lazy_imports=False)
+startup.enable(lazy_imports=False, cpu_devices=False)
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ ROLLED = "stablehlo.while"
 
 def run(script: str) -> dict:
     env = os.environ | {"JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)}
-    env.pop("DYNJAX_STOCK_THREEFRY", None)
+    for name in ("DYNJAX_STOCK_THREEFRY", "JAX_NUM_CPU_DEVICES", "XLA_FLAGS"):
+        env.pop(name, None)
     out = subprocess.run([sys.executable, "-c", _PRELUDE + script], capture_output=True, text=True, env=env,
                          cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -65,17 +66,19 @@ lazy = lazy_modules()
 plots = {n: type(sys.modules[n]) is types.ModuleType and "__file__" in vars(sys.modules[n])
          for n in ("seaborn", "matplotlib", "matplotlib.pyplot", "flax.linen", "orbax.checkpoint")
          if n in sys.modules}
+devices = jax.device_count()
 status = dynjax.startup.enable()
 enabled = draw()
 report(before=before, after_import=after_import, kept=kept, added=added, replaced=replaced, lazy=lazy, plots=plots,
-       status=status, enabled=enabled)
+       status=status, enabled=enabled, devices=devices)
 """)
     assert r["kept"] and not [m for m in r["added"] if m.startswith("dynjax")], r["added"]
     assert r["replaced"] == [] and r["lazy"] == []
     assert r["plots"] and all(r["plots"].values()), r["plots"]  # gymnax imported the real ones
     assert r["after_import"] == r["before"]  # the same program text: JAX's lowering
     assert ROLLED in r["before"]["hlo"]
-    assert r["status"] == {"threefry": "installed", "lazy_imports": "installed"}
+    assert r["devices"] == 1  # JAX's own CPU device count
+    assert r["status"] == {"cpu_devices": "too late", "threefry": "installed", "lazy_imports": "installed"}
     assert ROLLED not in r["enabled"]["hlo"]  # dynjax's straight-line lowering, the same bits
     assert r["enabled"]["bits"] == r["before"]["bits"] and r["enabled"]["normal"] == r["before"]["normal"]
 
@@ -91,12 +94,25 @@ env = dynjax.envs.make_env("CartPole-v1")
 import seaborn
 seaborn.set_theme  # first use loads the real module
 ours = [type(f).__module__ for f in sys.meta_path if type(f).__module__.startswith("dynjax")]
-report(first=first, again=again, ours=ours, lazy=lazy, after_use=lazy_modules())
+report(first=first, again=again, ours=ours, lazy=lazy, after_use=lazy_modules(), devices=jax.device_count())
 """)
-    assert r["first"] == r["again"] == {"threefry": "installed", "lazy_imports": "installed"}
+    cores = len(os.sched_getaffinity(0))
+    per_core = f"{cores} devices" if cores > 1 else "one core"
+    assert r["first"] == r["again"] == {"cpu_devices": per_core, "threefry": "installed", "lazy_imports": "installed"}
+    assert r["devices"] == cores  # one CPU device per core
     assert r["ours"] == ["dynjax.startup.lazy_imports"]  # one finder, however often enable() runs
     assert "seaborn" in r["lazy"] and "matplotlib" in r["lazy"]
     assert "seaborn" not in r["after_use"]
+
+
+def test_a_device_count_the_user_chose_is_kept():
+    r = run("""
+import os
+os.environ["JAX_NUM_CPU_DEVICES"] = "1"
+import dynjax.startup
+report(status=dynjax.startup.enable(threefry=False, lazy_imports=False), devices=jax.device_count())
+""")
+    assert r == {"status": {"cpu_devices": "set by the user"}, "devices": 1}
 
 
 def test_enable_on_an_untested_jax_keeps_jax_lowering():
@@ -105,7 +121,7 @@ from dynjax.startup import threefry
 threefry.jax_version = lambda: "0.9.0"  # as if another JAX were installed
 import dynjax.startup
 before = draw()
-status = dynjax.startup.enable(lazy_imports=False)
+status = dynjax.startup.enable(lazy_imports=False, cpu_devices=False)
 report(before=before, status=status, installed=threefry.installed(), after=draw(), lazy=lazy_modules())
 """)
     assert r["status"] == {"threefry": "untested-jax 0.9.0"} and not r["installed"] and r["lazy"] == []

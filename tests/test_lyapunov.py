@@ -53,3 +53,12 @@ def test_driven_spectrum_of_a_linear_network_with_resets():
         est = driven_lyapunov_spectrum(F, jnp.zeros(2), xs, transient=50, **kw)
         np.testing.assert_allclose(est.exponents, [math.log(0.8), math.log(0.5)], rtol=1e-3)
     assert int(est.blocks) < 600 // 3 - 50 // 3  # blocks with a reset did not count
+
+
+def test_observe_records_the_reference_run():
+    """`observe` sees the reference trajectory after every step: what a second run from x0 would see."""
+    step = lambda x: (3.9 * x * (1.0 - x), NO_RESET)  # noqa: E731
+    est = largest_lyapunov(step, jnp.asarray(0.3), jnp.ones(()), 1e-6, 4, 5, observe=lambda x: x * x)
+    xs = jax.lax.scan(lambda x, _: (step(x)[0], step(x)[0] ** 2), jnp.asarray(0.3), None, length=20)[1]
+    assert est.observed.shape == (5, 4)
+    np.testing.assert_array_equal(est.observed.reshape(-1), xs)

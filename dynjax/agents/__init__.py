@@ -32,7 +32,7 @@ class Algorithm(NamedTuple):
     flag_hparams: tuple[str, ...]  # hyperparameters offered as command-line flags
     presets: Mapping[str, Mapping[str, Any]]  # named configurations from the papers
     summary: str
-    # Traced, run, checkpointed and analysed under jax.enable_x64 (Dynamic RL: its exploration exponent).
+    # Traced, run, checkpointed and analysed under jax.enable_x64 (Dynamic RL: its exploration exponent's probe).
     float64: bool = False
     # (base hyperparameters, the sweep's grid) -> the hyperparameters a program is compiled with, for values
     # that decide what the program contains (RTRRL: a finite grad_clip compiles the clip in).
@@ -57,7 +57,7 @@ ALGORITHMS: dict[str, Algorithm] = {
                             "supervised BPTT of the same RNNs on the decision tasks (steps = updates)"),
     "dynamic-rl": Algorithm("dynamic-rl", DynamicRLConfig, dynamic_rl.make_learner, {}, DynamicRLHParams._fields,
                             {}, "Dynamic RL: chaotic MTRNN actor trained by sensitivity (SAL + SRL), RNN critic",
-                            float64=True),
+                            float64=True, base_hparams=dynamic_rl.base_hparams),
 }
 
 

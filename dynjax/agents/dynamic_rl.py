@@ -26,8 +26,16 @@ actor's two output channels are swapped before they reach the environment (dynja
 Evaluation adds to the returns and success rate (the diagnostics the driver records): the exploration exponent, the
 finite-time largest Lyapunov exponent of the closed loop (actor + environment, learning frozen) by two
 trajectories, d0 = 1e-6 on the actor state (dynjax.analysis.largest_lyapunov); the fraction of saturated
-outputs (|o| > 0.95) and the log-RMS sensitivity of each layer along the same closed-loop run. The whole agent
-runs in float64 (`ALGORITHMS["dynamic-rl"].float64`): the exponent needs it, and the runner enables it.
+outputs (|o| > 0.95) and the log-RMS sensitivity of each layer, recorded along the exponent's reference run.
+
+Precision. The exponent's probe runs in float64 (a separation of d0 = 1e-6 is a few float32 rounding steps of
+the potentials), so the agent is traced under x64 (`ALGORITHMS["dynamic-rl"].float64`; the runner enables it)
+and the probe casts the frozen actor to float64 (exactly). The learning itself runs in `train_dtype`: float32
+by default, about twice as fast (half the bytes per pass over the 51k weights and their traces); "float64"
+trains as this module did before (benchmarks/results/dynamic_rl_precision.md compares the two on both tasks).
+The environment keeps the default float type (float64 under x64); its observations and rewards enter the
+learner in `train_dtype`. The SRL gradient trace G is carried only when the config's lambda_s is nonzero
+(with lambda_s = 0, G is the step's own gradient): a sweep of lambda_s compiles it in through `base_hparams`.
 """
 
 import dataclasses
@@ -40,7 +48,7 @@ import optax
 from dynjax.agents import driver
 from dynjax.agents.driver import UpdateReport, hparam_arrays
 from dynjax.agents.evaluation import EvalMetrics
-from dynjax.analysis.closed_loop import ClosedLoop, closed_loop_lyapunov, loop_start, loop_transition
+from dynjax.analysis.closed_loop import ClosedLoop, closed_loop_lyapunov
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.cells.mtrnn import LeakyLayer, MTRNNParams, MTRNNState, MTRNNTaus, mtrnn_init, mtrnn_step, mtrnn_zero_state
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
@@ -54,6 +62,7 @@ from dynjax.rules.td import td_error
 
 Array = jax.Array
 LAYERS = ("lower", "upper", "output")
+TRAIN_DTYPES = ("float32", "float64")
 SATURATED = 0.95  # |o| above this counts as a saturated output
 
 
@@ -78,7 +87,7 @@ class DynamicRLHParams(NamedTuple):
     v_floor: Any = 0.0  # critic raising: running mean of V below this raises the output bias
     beta_v: Any = 0.999
     eta_raise: Any = 1e-4
-    d0: Any = 1e-6  # exploration exponent: initial separation on the actor state
+    d0: Any = 1e-6  # exploration exponent: initial separation on the actor state (the probe runs in float64)
     swap_at: Any = 0  # environment change: swap the two action channels from this step on (0: never)
 
 
@@ -96,6 +105,7 @@ class DynamicRLConfig:
     critic: str = "bptt"  # bptt (Elman RNN, truncated BPTT) | rflo (CT-RNN, RFLO + TD(lambda))
     critic_hidden: int = 64
     critic_window: int = 32  # truncated-BPTT window K (steps)
+    train_dtype: str = "float32"  # float32 | float64: the learning's precision (the exponent's probe: float64)
     total_steps: int = 200_320  # 20 evaluations
     eval_every: int = 10_016  # a multiple of critic_window
     eval_episodes: int = 10
@@ -116,6 +126,7 @@ class DynamicRLConfig:
                 errors.check(check_positive_int, name, getattr(self, name))
             errors.check(check_choice, "td_transform", self.td_transform, TD_TRANSFORMS)
             errors.check(check_choice, "critic", self.critic, ("bptt", "rflo"))
+            errors.check(check_choice, "train_dtype", self.train_dtype, TRAIN_DTYPES)
             errors.check(check_multiple, "eval_every", self.eval_every, "critic_window", self.critic_window)
             errors.check(check_multiple, "total_steps", self.total_steps, "critic_window", self.critic_window)
             errors.check(check_divides, self.total_steps, self.eval_every)
@@ -150,10 +161,12 @@ class ActorTraces(NamedTuple):
     """Per-layer leaky input traces and SRL gradient traces (reset at episode starts)."""
 
     inputs: tuple[InputTrace, InputTrace, InputTrace]
-    G: MTRNNParams
+    G: MTRNNParams | tuple  # () when lambda_s = 0: G is then the step's own gradient, not carried
 
 
 class DRLState(NamedTuple):
+    """Floating leaves in the config's train_dtype, except hp and env_state (the default float type)."""
+
     actor: MTRNNParams
     u: MTRNNState
     traces: ActorTraces
@@ -203,11 +216,29 @@ def _taus(hp: DynamicRLHParams) -> MTRNNTaus:
     return MTRNNTaus(hp.tau_lower, hp.tau_upper, hp.tau_output)
 
 
+def cast_floats(tree: Any, dtype: Any) -> Any:
+    """Every floating leaf of `tree` as `dtype` (other leaves unchanged)."""
+    return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(jnp.result_type(x), jnp.floating) else x, tree)
+
+
+def base_hparams(hp: DynamicRLHParams, grid: dict[str, Any]) -> DynamicRLHParams:
+    """The base hyperparameters of a sweep's programs (Algorithm.base_hparams): the SRL gradient trace is
+    compiled in only when the config's lambda_s is nonzero (see make_learner), so a grid that sweeps lambda_s
+    gets its first nonzero value as the base."""
+    nonzero = [float(v) for v in grid.get("lambda_s", ()) if float(v) != 0.0]
+    return hp._replace(lambda_s=nonzero[0]) if nonzero else hp
+
+
 def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
-    """Validate `config` and build the pure functions of one Dynamic RL learner."""
+    """Validate `config` and build the pure functions of one Dynamic RL learner (trace and run them under
+    jax.enable_x64(True)). The SRL gradient trace is in the program only if config.hparams.lambda_s is nonzero:
+    hyperparameters passed to `init` with another lambda_s must keep it zero or nonzero alike."""
     spec = config.validate()
     env, env_params = spec.env, spec.params
     n_obs, n_act, H = spec.obs_dim, spec.n_actions, config.critic_hidden
+    dtype = jnp.dtype(config.train_dtype)
+    srl_trace = float(config.hparams.lambda_s) != 0.0
+    learner_float = lambda x: jnp.asarray(x, dtype)  # noqa: E731 (observations, rewards: the environment's type)
 
     def to_env(a: Array, step: Array, hp: DynamicRLHParams) -> Array:
         """Actor output in [-1, 1] -> environment action (bounds), with the channel swap from step swap_at."""
@@ -224,7 +255,7 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
     def critic_init(key: Array, hp: DynamicRLHParams) -> CriticParams:
         tau_high = 5.0 if config.critic == "rflo" else 1.0
         body = ctrnn_init(key, n_obs, H, 1.0, 1.0, tau_high)
-        return CriticParams(body=body, w=jnp.zeros((H,)), b=jnp.zeros(()))
+        return cast_floats(CriticParams(body=body, w=jnp.zeros((H,)), b=jnp.zeros(())), dtype)
 
     def critic_opt() -> optax.GradientTransformation:
         return optax.scale_by_adam()
@@ -236,7 +267,7 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         return (J, jax.tree.map(jnp.zeros_like, cp))
 
     def critic_start(cp: CriticParams, obs: Array):
-        h, aux = critic_cell(cp, jnp.zeros((H,)), obs)
+        h, aux = critic_cell(cp, jnp.zeros((H,), dtype), obs)
         return h, critic_trace_start(cp, aux)
 
     def critic_apply(cp: CriticParams, opt_state: Any, ascent: CriticParams, hp: DynamicRLHParams):
@@ -260,25 +291,26 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
     # --- actor --------------------------------------------------------------------------------------------
     def fresh_traces(actor: MTRNNParams) -> ActorTraces:
         return ActorTraces(inputs=tuple(input_trace_init(l) for l in _layers(actor)),
-                           G=jax.tree.map(jnp.zeros_like, actor))
+                           G=jax.tree.map(jnp.zeros_like, actor) if srl_trace else ())
 
     def init(key: Array, hp: DynamicRLHParams | None = None) -> DRLState:
         hp = hparam_arrays(config.hparams if hp is None else hp, float)  # float64 under x64
         k_actor, k_critic, k_env, k_run = jax.random.split(key, 4)
-        actor = mtrnn_init(k_actor, n_obs, config.n_lower, config.n_upper, n_act, hp.radius)
+        actor = cast_floats(mtrnn_init(k_actor, n_obs, config.n_lower, config.n_upper, n_act, hp.radius), dtype)
         critic = critic_init(k_critic, hp)
         obs, env_state = env.reset(k_env, env_params)
+        obs = learner_float(obs)
         critic_h, critic_trace = critic_start(critic, obs)
         s_bar = tuple(sensitivity(l, jnp.zeros_like(l.b)) for l in _layers(actor))
         return DRLState(actor=actor, u=mtrnn_zero_state(actor), traces=fresh_traces(actor), s_bar=s_bar,
                         critic=critic, critic_opt=critic_opt().init(critic), critic_h=critic_h,
-                        critic_trace=critic_trace, v_bar=jnp.ones(()), env_state=env_state, obs=obs, key=k_run,
-                        hp=hp, step=jnp.zeros((), jnp.int32), ep_return=jnp.zeros(()),
+                        critic_trace=critic_trace, v_bar=jnp.ones((), dtype), env_state=env_state, obs=obs, key=k_run,
+                        hp=hp, step=jnp.zeros((), jnp.int32), ep_return=jnp.zeros((), dtype),
                         ep_success=jnp.zeros((), bool), diverged_at=jnp.full((), -1, jnp.int32))
 
     def step(s: DRLState) -> tuple[DRLState, tuple[Record, Array, Array, Array]]:
         """One environment step with the actor's online update (and the RFLO critic's, if chosen)."""
-        hp = s.hp
+        hp = cast_floats(s.hp, dtype)
         key, k_env = jax.random.split(s.key)
         # Actor step, its traces and sensitivities.
         u, xs = mtrnn_step(s.actor, s.u, s.obs, _taus(hp))
@@ -289,14 +321,16 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         action = jnp.tanh(u.output)
         obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, to_env(action, s.step, hp),
                                                                        env_params)
+        obs, reward, final_obs = learner_float(obs), learner_float(reward), learner_float(info["final_observation"])
         done = jnp.logical_or(terminated, truncated)
         # TD error of this transition (bootstrap from the observation the step produced).
         v = critic_value(s.critic, s.critic_h)
-        h_boot, aux_boot = critic_cell(s.critic, s.critic_h, info["final_observation"])
+        h_boot, aux_boot = critic_cell(s.critic, s.critic_h, final_obs)
         delta = td_error(reward, v, critic_value(s.critic, h_boot), terminated, hp.discount)
         # Dynamic RL update of every actor layer: SAL or SRL per neuron, then the output regulariser.
         s_bar = tuple(hp.beta_s * sb + (1.0 - hp.beta_s) * sj for sb, sj in zip(s.s_bar, sens))
-        G = jax.tree.map(lambda g, d: hp.lambda_s * g + d, s.traces.G, MTRNNParams(*grads))
+        G = jax.tree.map(lambda g, d: hp.lambda_s * g + d, s.traces.G, MTRNNParams(*grads)) if srl_trace else (
+            MTRNNParams(*grads))
         s_th = hp.s_th if config.sal else -jnp.inf
         d = td_transform(delta, config.td_transform)
         new = [sal_srl_update(l, gr, g, sb, d, hp.eta_sal, hp.eta_srl, s_th)[0]
@@ -307,27 +341,27 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         critic, critic_opt_state, critic_trace = s.critic, s.critic_opt, s.critic_trace
         if config.critic == "rflo":
             J, z = critic_trace
-            psi = CriticParams(body=rflo.grads(J, critic.w), w=s.critic_h, b=jnp.ones(()))
+            psi = CriticParams(body=rflo.grads(J, critic.w), w=s.critic_h, b=jnp.ones((), dtype))
             z = jax.tree.map(lambda zi, p: hp.discount * hp.lambda_critic * zi + p, z, psi)
             critic, critic_opt_state = critic_apply(critic, critic_opt_state, jax.tree.map(lambda zi: delta * zi, z), hp)
         v_bar = hp.beta_v * s.v_bar + (1.0 - hp.beta_v) * v
         critic = critic._replace(b=critic.b + jnp.where(v_bar < hp.v_floor, hp.eta_raise, 0.0))
-        h_reset, aux_reset = critic_cell(critic, jnp.zeros((H,)), obs)
+        h_reset, aux_reset = critic_cell(critic, jnp.zeros((H,), dtype), obs)
         critic_h = jnp.where(done, h_reset, h_boot)
         if config.critic == "rflo":
             aux = jax.tree.map(lambda a, b: jnp.where(done, a, b), aux_reset, aux_boot)
-            J = rflo.update(jax.tree.map(lambda t: jnp.where(done, 0.0, t), J), critic.body, aux, 1.0)
+            J = rflo.update(J, critic.body, aux, 1.0, restart=done)
             critic_trace = (J, jax.tree.map(lambda zi: jnp.where(done, 0.0, zi), z))
         # Episode boundary: actor state and traces restart.
         restart = lambda tree: jax.tree.map(lambda t: jnp.where(done, 0.0, t), tree)  # noqa: E731
         ep_return = s.ep_return + reward
         success = s.ep_success | info["success"] if "success" in info else s.ep_success
-        s = s._replace(actor=actor, u=restart(u), traces=restart(ActorTraces(inputs=inputs, G=G)), s_bar=s_bar,
+        s = s._replace(actor=actor, u=restart(u), traces=restart(ActorTraces(inputs=inputs, G=G if srl_trace else ())),
+                       s_bar=s_bar,
                        critic=critic, critic_opt=critic_opt_state, critic_h=critic_h, critic_trace=critic_trace,
                        v_bar=v_bar, env_state=env_state, obs=obs, key=key, step=s.step + 1,
                        ep_return=jnp.where(done, 0.0, ep_return), ep_success=jnp.where(done, False, success))
-        rec = Record(reward=reward, terminated=terminated, done=done, final_obs=info["final_observation"],
-                     next_obs=obs)
+        rec = Record(reward=reward, terminated=terminated, done=done, final_obs=final_obs, next_obs=obs)
         return s, (rec, jnp.where(done, ep_return, jnp.nan), done & success, delta)
 
     def update(s0: DRLState) -> tuple[DRLState, UpdateReport]:
@@ -336,9 +370,10 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         s, (recs, ep_returns, successes, deltas) = jax.lax.scan(lambda c, _: step(c), s0, None,
                                                                  length=config.critic_window)
         if config.critic == "bptt":
-            g = jax.grad(window_loss)(s.critic, s0.critic_h, recs, s.hp)
+            hp = cast_floats(s.hp, dtype)
+            g = jax.grad(window_loss)(s.critic, s0.critic_h, recs, hp)
             g = g._replace(body=g.body._replace(tau=jnp.zeros_like(g.body.tau)))
-            critic, opt = critic_apply(s.critic, s.critic_opt, jax.tree.map(lambda x: -x, g), s.hp)
+            critic, opt = critic_apply(s.critic, s.critic_opt, jax.tree.map(lambda x: -x, g), hp)
             s = s._replace(critic=critic, critic_opt=opt)
         finished = ~jnp.isnan(ep_returns)
         bad = ~jnp.isfinite(deltas)
@@ -349,30 +384,29 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
 
     # --- evaluation ---------------------------------------------------------------------------------------
     def closed_loop(s: DRLState) -> ClosedLoop:
-        """The frozen actor: u' = MTRNN step on the observation, action = the output neurons' tanh mapped to
-        the action bounds (with the channel swap, as the environment is at this training step)."""
-        hp = s.hp
+        """The frozen actor in its weights' precision: u' = MTRNN step on the observation, action = the output
+        neurons' tanh mapped to the action bounds (with the channel swap, as the environment is at this
+        training step)."""
+        dt = s.actor.lower.W.dtype
+        hp = cast_floats(s.hp, dt)
         return ClosedLoop(h0=mtrnn_zero_state(s.actor), step=lambda u, obs: mtrnn_step(s.actor, u, obs, _taus(hp))[0],
-                          inputs=lambda obs, a, r: obs, act=lambda u, key: to_env(jnp.tanh(u.output), s.step, hp),
-                          null_action=jnp.zeros((n_act,)))
+                          inputs=lambda obs, a, r: obs.astype(dt),
+                          act=lambda u, key: to_env(jnp.tanh(u.output), s.step, hp), null_action=jnp.zeros((n_act,), dt))
 
     def probe(s: DRLState) -> dict:
-        """Closed-loop diagnostics with learning frozen, from a fresh episode: exploration exponent (the loop's
-        largest Lyapunov exponent, the distance over the actor's potentials and the environment's state),
-        saturated-output fraction and per-layer log-RMS sensitivity along the reference run."""
-        loop, key = closed_loop(s), jax.random.fold_in(s.key, 2)
-        est = closed_loop_lyapunov(key, spec, loop, s.hp.d0, config.exponent_steps, config.exponent_segments)
-        f = loop_transition(spec, loop)
+        """Closed-loop diagnostics with learning frozen, from a fresh episode, in float64: exploration exponent
+        (the loop's largest Lyapunov exponent, the distance over the actor's potentials and the environment's
+        state), and along its reference run the saturated-output fraction and per-layer log-RMS sensitivity."""
+        actor = cast_floats(s.actor, jnp.float64)
+        loop, key = closed_loop(s._replace(actor=actor)), jax.random.fold_in(s.key, 2)
 
-        def stats(c, _):
-            c, _ = f(c)
+        def observe(c):
             u = c.h
             sat = jnp.mean((jnp.abs(jnp.tanh(u.output)) > SATURATED).astype(float))
-            lr = jnp.stack([log_rms(sensitivity(l, ui)) for l, ui in zip(_layers(s.actor), (u.lower, u.upper, u.output))])
-            return c, (sat, lr)
+            return sat, jnp.stack([log_rms(sensitivity(l, ui)) for l, ui in zip(_layers(actor), (u.lower, u.upper, u.output))])
 
-        c0 = loop_start(jax.random.split(key)[0], spec, loop)
-        _, (sat, lr) = jax.lax.scan(stats, c0, None, length=config.exponent_steps * config.exponent_segments)
+        est = closed_loop_lyapunov(key, spec, loop, s.hp.d0, config.exponent_steps, config.exponent_segments, observe)
+        sat, lr = est.observed[0].reshape(-1), est.observed[1].reshape(-1, len(LAYERS))  # one row per step
         out = {"exploration_exponent": est.exponent, "saturated_outputs": jnp.mean(sat)}
         out |= {f"log_rms_s_{name}": jnp.mean(lr[:, i]) for i, name in enumerate(LAYERS)}
         return out

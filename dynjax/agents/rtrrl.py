@@ -327,8 +327,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         else:
             h_reset, aux_reset = body_step(p.body, jnp.zeros_like(s.h), inputs(obs, policy.null_action, jnp.zeros(())), hp.dt)
             aux = jax.tree.map(lambda a, b: jnp.where(done, a, b), aux_reset, aux_boot)
-            trace_prev = jax.tree.map(lambda t: jnp.where(done, jnp.zeros_like(t), t), s.trace)
-            trace = rule.update(trace_prev, p.body, aux, hp.dt)
+            trace = rule.update(s.trace, p.body, aux, hp.dt, restart=done)
             h_next = jnp.where(done, h_reset, h_boot)
         ep_return = s.ep_return + reward
         s = s._replace(

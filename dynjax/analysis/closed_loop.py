@@ -110,12 +110,14 @@ def record(key: Array, spec: EnvSpec, loop: ClosedLoop, n_steps: int) -> Recordi
 
 
 def closed_loop_lyapunov(key: Array, spec: EnvSpec, loop: ClosedLoop, d0: float | Array = 1e-6,
-                         steps_per_segment: int = 10, n_segments: int = 100) -> LyapunovEstimate:
+                         steps_per_segment: int = 10, n_segments: int = 100,
+                         observe: Callable[[LoopState], Any] | None = None) -> LyapunovEstimate:
     """Largest Lyapunov exponent of the agent-environment loop, per step: two copies of the loop run with the
     same keys from one fresh episode, the second's h displaced by d0 in a random direction (the environment
     starts identical and diverges only through the actions); distances are measured over every floating leaf
     of the loop's state (h, the environment's floating state, the observation, previous action and reward), renormalised every `steps_per_segment` steps; segments that cross
-    an episode end are skipped (dynjax.analysis.lyapunov.largest_lyapunov). Run it in float64 for d0 < 1e-6."""
+    an episode end are skipped (dynjax.analysis.lyapunov.largest_lyapunov). Run it in float64 for d0 < 1e-6.
+    `observe(c)` is recorded on the reference run after every step (LyapunovEstimate.observed)."""
     k_start, k_dir = jax.random.split(key)
     c0 = loop_start(k_start, spec, loop)
     leaves, treedef = jax.tree.flatten(c0.h)
@@ -123,7 +125,7 @@ def closed_loop_lyapunov(key: Array, spec: EnvSpec, loop: ClosedLoop, d0: float 
                                          for k, x in zip(jax.random.split(k_dir, len(leaves)), leaves)])
     zeros = jax.tree.map(lambda x: jnp.zeros_like(x) if jnp.issubdtype(x.dtype, jnp.floating) else x, c0)
     return largest_lyapunov(loop_transition(spec, loop), c0, zeros._replace(h=h_dir), d0, steps_per_segment,
-                            n_segments)
+                            n_segments, observe)
 
 
 def closed_loop_spectrum(key: Array, spec: EnvSpec, loop: ClosedLoop, k: int = 2, n_steps: int = 1000,

@@ -44,6 +44,7 @@ S = TypeVar("S")
 class LyapunovEstimate(NamedTuple):
     exponent: Array  # per step; nan if no segment counted
     segments: Array  # number of segments that counted
+    observed: Any = None  # observe(x_t) of the reference trajectory, leaves (n_segments, steps_per_segment, ...)
 
 
 def _is_float(x: Any) -> bool:
@@ -68,11 +69,14 @@ def perturbed(x: S, direction: S, d0: Array) -> S:
 
 
 def largest_lyapunov(step: Callable[[S], tuple[S, Array]], x0: S, direction: S, d0: float | Array = 1e-6,
-                     steps_per_segment: int = 1, n_segments: int = 1000) -> LyapunovEstimate:
+                     steps_per_segment: int = 1, n_segments: int = 1000,
+                     observe: Callable[[S], Any] | None = None) -> LyapunovEstimate:
     """Finite-time largest Lyapunov exponent of `step: x -> (x', reset)` from x0.
 
     `direction` has x0's structure (zeros where the state is not perturbed, e.g. the environment part of an
-    agent-environment state). Pure: jit and vmap over x0 / directions / parameters closed over by `step`."""
+    agent-environment state). `observe(x)`, if given, is recorded after every step of the reference trajectory
+    (statistics along the same run, without running it again). Pure: jit and vmap over x0 / directions /
+    parameters closed over by `step`."""
     d0 = jnp.asarray(d0, jax.tree.leaves(x0)[0].dtype if _is_float(jax.tree.leaves(x0)[0]) else None)
 
     def segment(carry, _):
@@ -82,19 +86,19 @@ def largest_lyapunov(step: Callable[[S], tuple[S, Array]], x0: S, direction: S, 
             x, y, reset = c
             x, rx = step(x)
             y, ry = step(y)
-            return (x, y, reset | rx | ry), None
+            return (x, y, reset | rx | ry), None if observe is None else observe(x)
 
-        (x, y, reset), _ = jax.lax.scan(one, (x, y, jnp.zeros((), bool)), None, length=steps_per_segment)
+        (x, y, reset), seen = jax.lax.scan(one, (x, y, jnp.zeros((), bool)), None, length=steps_per_segment)
         d = state_distance(x, y)
         ok = ~reset & (d > 0) & jnp.isfinite(d)
         total = total + jnp.where(ok, jnp.log(jnp.where(ok, d, 1.0) / d0), 0.0)
         y = jax.lax.cond(ok, lambda: displace(x, y, d0 / jnp.where(ok, d, 1.0)), lambda: perturbed(x, direction, d0))
-        return (x, y, total, count + ok), None
+        return (x, y, total, count + ok), seen
 
     init = (x0, perturbed(x0, direction, d0), jnp.zeros((), d0.dtype), jnp.zeros((), jnp.int32))
-    (_, _, total, count), _ = jax.lax.scan(segment, init, None, length=n_segments)
+    (_, _, total, count), seen = jax.lax.scan(segment, init, None, length=n_segments)
     exponent = jnp.where(count > 0, total / (jnp.maximum(count, 1) * steps_per_segment), jnp.nan)
-    return LyapunovEstimate(exponent=exponent, segments=count)
+    return LyapunovEstimate(exponent=exponent, segments=count, observed=seen)
 
 
 class LyapunovSpectrum(NamedTuple):

@@ -29,11 +29,13 @@ def _init(params: CTRNNParams) -> RFLOTrace:
     return RFLOTrace(J_W=jnp.zeros_like(params.W), J_tau=jnp.zeros_like(params.tau))
 
 
-def _update(trace: RFLOTrace, params: CTRNNParams, aux: CTRNNStepAux, dt: jax.Array) -> RFLOTrace:
+def _update(trace: RFLOTrace, params: CTRNNParams, aux: CTRNNStepAux, dt: jax.Array,
+            restart: jax.Array | bool = False) -> RFLOTrace:
     k = dt / params.tau
     a = jnp.tanh(aux.z)
-    J_W = (1.0 - k)[:, None] * trace.J_W + (k * (1.0 - a * a))[:, None] * aux.xi[None, :]
-    J_tau = (1.0 - k) * trace.J_tau + dt * (aux.h_prev - a) / (params.tau * params.tau)
+    decay = jnp.where(restart, 0.0, 1.0 - k)  # the previous trace's weight: 0 at an episode start
+    J_W = decay[:, None] * trace.J_W + (k * (1.0 - a * a))[:, None] * aux.xi[None, :]
+    J_tau = decay * trace.J_tau + dt * (aux.h_prev - a) / (params.tau * params.tau)
     return RFLOTrace(J_W=J_W, J_tau=J_tau)
 
 

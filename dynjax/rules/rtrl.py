@@ -29,11 +29,13 @@ def _init(params: CTRNNParams) -> RTRLTrace:
     return RTRLTrace(P_W=jnp.zeros((n,) + params.W.shape, params.W.dtype), P_tau=jnp.zeros((n, n), params.tau.dtype))
 
 
-def _update(trace: RTRLTrace, params: CTRNNParams, aux: CTRNNStepAux, dt: jax.Array) -> RTRLTrace:
+def _update(trace: RTRLTrace, params: CTRNNParams, aux: CTRNNStepAux, dt: jax.Array,
+            restart: jax.Array | bool = False) -> RTRLTrace:
     k = dt / params.tau
     a = jnp.tanh(aux.z)
     local = k * (1.0 - a * a)  # dh_i/dz_i
     jac_h = jnp.diag(1.0 - k) + local[:, None] * recurrent_block(params)  # dh_t/dh_{t-1}
+    jac_h = jac_h * jnp.where(restart, 0.0, 1.0)  # at an episode start the previous P counts as zero
     n = params.tau.shape[0]
     idx = jnp.arange(n)
     P_W = jnp.einsum("im,mkj->ikj", jac_h, trace.P_W)

@@ -32,9 +32,11 @@ def state_bytes(abstract_state: Any) -> int:
     return sum(nbytes(x) for x in jax.tree.leaves(abstract_state))
 
 
-def auto_block(bytes_per_seed: int, n_seeds: int, budget: int = CACHE_BUDGET_BYTES) -> int:
-    """Seeds per block so that a block's state fits `budget` bytes (at least 1, at most n_seeds)."""
-    return block_size_for(n_seeds, max(1, budget // max(bytes_per_seed, 1)))
+def auto_block(bytes_per_seed: int, n_seeds: int, sharing: int = 1, budget: int = CACHE_BUDGET_BYTES) -> int:
+    """Seeds per block so that a block's state fits `budget / sharing` bytes, `sharing` being the number of
+    devices that run blocks at once out of the same cache; at most n_seeds, and at least 2 seeds where n_seeds
+    allows (a block of one vmaps over an axis of size one, which XLA drops: other fusions, other rounding)."""
+    return block_size_for(n_seeds, max(2, budget // max(sharing, 1) // max(bytes_per_seed, 1)))
 
 
 def block_size_for(n_seeds: int, block: int) -> int:

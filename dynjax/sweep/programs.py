@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 from dynjax.agents import driver
-from dynjax.sweep.devices import abstract_sharded, global_array, sharded
+from dynjax.sweep.devices import abstract_sharded, first_device, global_array, sharded
 from dynjax.sweep.spec import Program, SweepSpec
 
 
@@ -74,8 +74,11 @@ def batch_programs(learner: Any, probe: Any, mesh: Any, n: int, block: int | Non
                    chunk_evals: int) -> tuple[Callable[..., Any], Callable[..., Any], Any]:
     """The two jitted programs of a batch of n learners and the chunk's input: (step-0 program: seeds, hparams
     -> (states, step-0 metrics); chunk program: states -> (states, metrics of `chunk_evals` segments), input
-    donated; abstract sharded states, from `probe`, one learner's state shapes)."""
-    start = sharded(lambda seed, hp: driver.initial(learner, jax.random.key(seed), hp), mesh, n, block, donate=False)
+    donated; abstract sharded states, from `probe`, one learner's state shapes). The step-0 program runs on
+    `first_device(mesh)` (give it `batch_inputs(..., first_device(mesh))`, and its states to the chunk program
+    through `in_learner_layout(states, mesh)`)."""
+    start = sharded(lambda seed, hp: driver.initial(learner, jax.random.key(seed), hp), first_device(mesh), n, block,
+                    donate=False)
     chunk = sharded(lambda s: jax.lax.scan(lambda c, _: driver.segment(learner, c), s, None, length=chunk_evals),
                     mesh, n, block, donate=True)
     like = abstract_sharded(jax.tree.map(lambda x: jax.ShapeDtypeStruct((n, *x.shape), x.dtype), probe), mesh)

@@ -18,13 +18,16 @@ learners.json beside them.
 Start-up: the step-0 program (init and the evaluation at step 0 as one program) and the chunk program compile in
 worker threads while the main thread lowers the other one and runs step 0 (XLA releases the GIL).
 
-Learners of a batch are laid out over all devices of all processes (dynjax.sweep.devices); a batch holds at
-most `max_learners_per_batch` learners, or as many as fit `memory_budget_bytes` of carried state.
+Learners of a batch are laid out over the devices (dynjax.sweep.devices.learner_mesh: every device of every
+process, or in one process as many as the batch can use; the command line makes one CPU device per core,
+dynjax.startup.cpu_devices); a batch holds at most `max_learners_per_batch` learners, or as many as fit
+`memory_budget_bytes` of carried state.
 
 This module is the host loop; the batches and their programs are dynjax.sweep.programs, the progress lines
 and counters dynjax.sweep.progress, the run directory's layout dynjax.sweep.run_dir.
 """
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -38,7 +41,8 @@ from dynjax.config import check_positive_int
 from dynjax.results import run_record
 from dynjax.results.metrics import append_metrics, drop_metrics_after, finished_learners, read_metrics, write_json
 from dynjax.sweep.batching import auto_block, state_bytes
-from dynjax.sweep.devices import learner_mesh, padded_count, to_host
+from dynjax.sweep.devices import (devices_sharing_cache, first_device, in_learner_layout, learner_mesh,
+                                  padded_count, to_host)
 from dynjax.sweep.programs import (Batch, batch_inputs, batch_programs, batches, compile_in_background,
                                    learners_per_batch)
 from dynjax.sweep.progress import Progress
@@ -144,8 +148,7 @@ class _HostLoop:
         self.checkpoint_every_s, self.seed_block, self.chunks_left = checkpoint_every_s, seed_block, stop_after_chunks
         self.progress = progress
         self.is_writer = jax.process_index() == 0
-        self.mesh = learner_mesh()
-        self.n_dev = self.mesh.devices.size
+        self.n_dev = learner_mesh().devices.size
         self.metrics_path = out / "metrics.csv"
 
     def run_batch(self, batch: Batch, learner: Any, probe: Any, per_learner: int, x64: bool) -> bool:
@@ -156,11 +159,14 @@ class _HostLoop:
                 zip(batch.config_ids.tolist(), batch.seeds.tolist())):
             progress.finished(program, batch.index, n_real)
             return True
-        n = padded_count(n_real, self.mesh)
-        block = self.seed_block or auto_block(per_learner, n // self.n_dev)
-        seeds_g, hp_g = batch_inputs(batch, n, self.mesh)
-        start, run_chunk, like = batch_programs(learner, probe, self.mesh, n, block, self.chunk_evals)
         unit = unit_dir(self.out, UnitName(program.index, batch.index))
+        saved = json.loads((unit / "learners.json").read_text()) if (unit / "learners.json").exists() else {}
+        mesh = learner_mesh(n_real, saved.get("padded"))
+        n = saved.get("padded") or padded_count(n_real, mesh)
+        n_dev = mesh.devices.size
+        block = self.seed_block or auto_block(per_learner, n // n_dev, devices_sharing_cache(mesh))
+        seeds_g, hp_g = batch_inputs(batch, n, first_device(mesh))
+        start, run_chunk, like = batch_programs(learner, probe, mesh, n, block, self.chunk_evals)
         # A unit directory that does not exist yet holds no checkpoint: orbax is then first needed for a save.
         # Several processes keep the eager manager (its creation is collective).
         fresh = jax.process_count() == 1 and not unit.exists()
@@ -185,7 +191,7 @@ class _HostLoop:
         t_step0 = time.perf_counter()
         if last is None:
             state, m0 = pending0.result()[0](seeds_g, hp_g)
-            m0 = to_host(m0)
+            state, m0 = in_learner_layout(state, mesh), to_host(m0)
             if self.is_writer:
                 drop_metrics_after(metrics_path, *ids, step=-1)
                 append_metrics(metrics_path, _rows(m0, n_real, add_axis=True), *ids)
@@ -202,7 +208,7 @@ class _HostLoop:
         compiled, t_compile = pending.result() if pending is not None else (None, 0.0)
         t_ready = time.perf_counter()
         if last < n_chunks:
-            progress.batch_start(program, batch.index, n_real, self.n_dev, t_compile, t_setup, t_step0, t_wait,
+            progress.batch_start(program, batch.index, n_real, n_dev, t_compile, t_setup, t_step0, t_wait,
                                  t_ready)
         t_saved = progress.start_chunks()
         for k in range(last + 1, n_chunks + 1):
