@@ -85,10 +85,11 @@ def budget(algo: str, steps: int, n_evals: int) -> tuple[int, int]:
 
 
 def cell(task: str, label: str, seeds: int, steps: int, n_evals: int, root: Path, quick: bool,
-         swap: bool = False) -> dict:
-    """Run (or reuse, when finished) one agent's cell; its metrics, those of the seeds that did not diverge
-    ("ok"), the count of diverged seeds and the swap step (None without a swap)."""
-    algo, preset, fields, hparams = AGENTS[label]
+         swap: bool = False, agent: tuple | None = None) -> dict:
+    """Run (or reuse, when finished) one agent's cell (AGENTS[label], or `agent` in that form); its metrics, those
+    of the seeds that did not diverge ("ok"), the count of diverged seeds and the swap step (None without a
+    swap)."""
+    algo, preset, fields, hparams = agent or AGENTS[label]
     total, every = budget(algo, steps, n_evals)
     config = dict(fields, **(QUICK_FIELDS[algo] if quick else {}), env_id=task,
                   total_steps=2 * total if swap else total, eval_every=every)

@@ -1,7 +1,7 @@
 """Throughput of the learners: seed-steps per second against seeds S, hidden size N and rule or algorithm.
 
 Each cell runs in its own process (so peak memory is that cell's own) and reports:
-  - train rate: seed-steps/s of the jitted, scanned updates (median of 3 repeats, compile excluded);
+  - train rate: seed-steps/s of the jitted, scanned updates (median of 5 repeats, compile excluded);
   - eval cost: seconds for one evaluation (10 episodes per seed, learning frozen; Dynamic RL adds its probe);
   - effective rate at the default cadence (evaluate every 10,000 steps): S * 10,000 / (t_train + t_eval);
   - XLA cost analysis of one learner's update: flops and bytes accessed per seed-step;
@@ -31,6 +31,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CADENCE = 10_000
+REPEATS = 5  # timed chunks per cell (median): a one-learner chunk lasts ~0.1 s, and this VM's speed wanders
 
 
 # Cells: (algorithm, S, N, variant). RTRRL's variant is its rule; Dynamic RL's its train_dtype (N = 300: its
@@ -112,7 +113,7 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int, devic
         state = jax.device_put(compiled(state), layout)
         jax.block_until_ready(state)
         times = []
-        for _ in range(3):
+        for _ in range(REPEATS):
             t = time.perf_counter()
             state = jax.device_put(compiled(state), layout)
             jax.block_until_ready(state)
@@ -319,18 +320,19 @@ def compile_programs() -> dict:
     from dynjax.agents import ALGORITHMS
     from dynjax.sweep.batching import auto_block, state_bytes
     from dynjax.apps.cli import build_parser, spec_from_args
-    from dynjax.sweep.devices import global_array, learner_mesh
+    from dynjax.sweep.devices import first_device, global_array, learner_mesh
     from dynjax.sweep.programs import batch_programs
     from dynjax.sweep.spec import resolve
 
     spec = spec_from_args(build_parser().parse_args(["train", "rtrrl"]))
     program = resolve(spec)[0]
     learner = ALGORITHMS[spec.algo].make_learner(program.config)
-    mesh, n = learner_mesh(), spec.seeds
+    n = spec.seeds
+    mesh = learner_mesh(n)
     probe = jax.eval_shape(learner.init, jax.random.key(0))
-    start, chunk, like = batch_programs(learner, probe, mesh, n, auto_block(state_bytes(probe), n), 1)
-    seeds = global_array(np.arange(n, dtype=np.uint32), mesh)
-    hp = type(program.config.hparams)(**{k: global_array(np.full(n, float(v), np.float32), mesh)
+    start, chunk, like = batch_programs(learner, probe, mesh, n, auto_block(state_bytes(probe), n // mesh.size), 1)
+    seeds = global_array(np.arange(n, dtype=np.uint32), first_device(mesh))
+    hp = type(program.config.hparams)(**{k: global_array(np.full(n, float(v), np.float32), first_device(mesh))
                                          for k, v in program.config.hparams._asdict().items()})
     out = {}
     for name, lowered in (("step-0", start.lower(seeds, hp)), ("chunk", chunk.lower(like))):
@@ -439,7 +441,7 @@ def compare(args) -> list[str]:
                     if arm == "after":
                         devices[(S, N, rule)] = r["devices"]
     lines = [f"# Issue 19: the slow paths before and after ({args.env}, mask={args.mask} for RTRRL)", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs. Train seed-steps/s (median of 3 timed chunks "
+             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs. Train seed-steps/s (median of {REPEATS} timed chunks "
              f"after a warm-up, compile excluded), each cell in a fresh process, the three arms run one after another "
              f"for each cell ({args.compare_repeats} round(s); median over rounds). before = commit {base} on one "
              "device (what `dynjax train` ran); after = this code, on one device and on one CPU device per core (what "
@@ -464,11 +466,11 @@ def compare(args) -> list[str]:
 def grid(quick: bool, full: bool) -> list[tuple[int, int, str]]:
     if quick:
         return [(16, 32, "rflo"), (1, 16, "rtrl"), (4, 300, "drl"), (4, 32, "ppo")]
-    cells = [(S, N, "rflo") for N in (32, 64, 128) for S in (1, 16, 256, 1024)]
-    cells += [(S, N, "rtrl") for N in (16, 32) for S in (1, 16)]
+    cells = [(S, 32, "rflo") for S in (1, 16, 256, 1024)] + [(S, 32, "rtrl") for S in (1, 16)]
     cells += [(S, 300, "drl") for S in (1, 16, 64, 256)] + [(S, 128, "ppo") for S in (1, 16, 64, 256)]
     if full:
-        cells = sorted({*cells, *[(S, N, "rflo") for N in (16, 32, 64, 128) for S in (1, 4, 16, 64, 256, 1024, 4096)]})
+        cells = sorted({*cells, *[(S, N, "rflo") for N in (16, 32, 64, 128) for S in (1, 4, 16, 64, 256, 1024, 4096)],
+                        *[(S, N, "rtrl") for N in (16, 32) for S in (1, 16)]})
     return cells
 
 
@@ -518,6 +520,10 @@ def main() -> None:
     ap.add_argument("--reference-table", type=Path, default=None,
                     help="markdown table printed by shared/anchors/run_rtrrl.sh throughput in the same window")
     args = ap.parse_args()
+    if not args.one:  # a cell's process sets its device count first (measure), then enables the rest
+        from dynjax import startup
+
+        startup.enable()  # time what `dynjax train` runs (dynjax.startup)
     if args.reference_table:  # take the reference's own RFLO N=32 median rate from its table
         for row in args.reference_table.read_text().splitlines():
             if row.startswith("| rflo N=32"):
@@ -554,7 +560,7 @@ def main() -> None:
     lines = [
         f"# Throughput of the learners ({args.env}, mask={args.mask} for RTRRL)", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {ok[0]['platform'] if ok else '?'}; "
-        f"JAX {ok[0]['jax'] if ok else '?'}. Median of 3 timed repeats after a warm-up; compile excluded.",
+        f"JAX {ok[0]['jax'] if ok else '?'}. Median of {REPEATS} timed repeats after a warm-up; compile excluded.",
         "Effective rate = S x 10,000 / (time of 10,000 training steps + one evaluation of 10 episodes per seed). "
         "Learners sharded over `devices` CPU devices as `dynjax train` does (one per core, at least two learners per "
         "device), vmapped in blocks of `block` within a device. Dynamic RL: the 200 + 100 MTRNN actor with its BPTT "

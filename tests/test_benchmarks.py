@@ -41,6 +41,14 @@ def test_throughput_quick(tmp_path):
     run_script("throughput", "--quick", "--out", str(out))
     text = out.read_text()
     assert "| rflo | 16 | 32 |" in text and "regime" in text
+    assert "| dynamic-rl (float32) | 4 | 300 |" in text and "| ppo-rnn (gru) | 4 | 32 |" in text
+
+
+def test_dynamic_rl_precision_quick(tmp_path):
+    run_script("dynamic_rl_precision", "--quick", "--tasks", "seq-nav", "--out", str(tmp_path / "p"))
+    text = (tmp_path / "p.md").read_text()
+    assert "| seq-nav | float32 |" in text and "| seq-nav | float64 |" in text
+    assert "| seq-nav | float32 vs float64 | final exponent |" in text
 
 
 def test_compile_split_counts_fewer_kernels_with_straight_line_threefry():

@@ -128,3 +128,22 @@ def test_agent_body_gradient_equals_autodiff_without_fa(x64, policy_kind):
     np.testing.assert_allclose(psi.heads.W_A, exact_actor, rtol=1e-10)
     exact_ent = jax.grad(lambda wa: policy.entropy(wa @ h))(heads.W_A)
     np.testing.assert_allclose(ent.heads.W_A, exact_ent, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("rule", [rflo, rtrl], ids=["rflo", "rtrl"])
+def test_restart_is_a_fresh_trace(rule):
+    """update(trace, ..., restart=True) is update(init(), ...) (the trace before an episode start counts as zero)
+    and restart=False the plain update, under jit and vmap (to rounding: jit fuses multiply-adds that the eager
+    reference rounds twice)."""
+    params, us, _ = _problem(jax.random.key(4))
+    h, trace = jnp.zeros(params.tau.shape), rule.init(params)
+    for u in us[:6]:
+        h, aux = ctrnn_step(params, h, u, 0.5)
+        trace = rule.update(trace, params, aux, 0.5)
+    fresh = rule.update(rule.init(params), params, aux, 0.5)
+    go_on = rule.update(trace, params, aux, 0.5)
+    both = jax.jit(jax.vmap(lambda r: rule.update(trace, params, aux, 0.5, restart=r)))(jnp.asarray([True, False]))
+    for a, b, c in zip(jax.tree.leaves(fresh), jax.tree.leaves(go_on), jax.tree.leaves(both)):
+        np.testing.assert_allclose(c[0], a, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(c[1], b, rtol=1e-5, atol=1e-7)
+        assert not np.allclose(a, b)

@@ -32,7 +32,7 @@ Precision. The exponent's probe runs in float64 (a separation of d0 = 1e-6 is a 
 the potentials), so the agent is traced under x64 (`ALGORITHMS["dynamic-rl"].float64`; the runner enables it)
 and the probe casts the frozen actor to float64 (exactly). The learning itself runs in `train_dtype`: float32
 by default, about twice as fast (half the bytes per pass over the 51k weights and their traces); "float64"
-trains as this module did before (benchmarks/results/dynamic_rl_precision.md compares the two on both tasks).
+trains as this module did before (benchmarks/dynamic_rl_precision.py compares the two on both tasks).
 The environment keeps the default float type (float64 under x64); its observations and rewards enter the
 learner in `train_dtype`. The SRL gradient trace G is carried only when the config's lambda_s is nonzero
 (with lambda_s = 0, G is the step's own gradient): a sweep of lambda_s compiles it in through `base_hparams`.
@@ -391,7 +391,8 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         hp = cast_floats(s.hp, dt)
         return ClosedLoop(h0=mtrnn_zero_state(s.actor), step=lambda u, obs: mtrnn_step(s.actor, u, obs, _taus(hp))[0],
                           inputs=lambda obs, a, r: obs.astype(dt),
-                          act=lambda u, key: to_env(jnp.tanh(u.output), s.step, hp), null_action=jnp.zeros((n_act,), dt))
+                          act=lambda u, key: to_env(jnp.tanh(u.output), s.step, hp).astype(dt),
+                          null_action=jnp.zeros((n_act,), dt))
 
     def probe(s: DRLState) -> dict:
         """Closed-loop diagnostics with learning frozen, from a fresh episode, in float64: exploration exponent

@@ -73,6 +73,8 @@ TABLES: dict[str, Table] = {
     "dynamic-rl": Table("dynamic_rl_table.py", "dynamic_rl_table", True,
                         "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent",
                         folder="dynamic_rl"),
+    "dynamic-rl-precision": Table("dynamic_rl_precision.py", "dynamic_rl_precision", True,
+                                  "Dynamic RL trained in float32 vs float64: learning curves, exploration exponent"),
     "blind-dynamics": Table("blind_dynamics.py", "blind_dynamics", True,
                             "PPO guided by fixed reaction-diffusion dynamics vs plain PPO on CartPole"),
     "huang-pendulum": Table("huang_pendulum.py", "huang_pendulum", True,
@@ -80,7 +82,8 @@ TABLES: dict[str, Table] = {
     "rl-vs-sl": Table("rl_vs_sl.py", "rl_vs_sl", True,
                       "Study 2 (Kononov et al.): hybrid attractors and population balance, RL vs SL"),
     "throughput": Table("throughput.py", "throughput", False,
-                        "seed-steps/s over seeds x hidden size, cost model, vs the RTRRL authors' code"),
+                        "seed-steps/s of every learner over seeds (x hidden size for RTRRL), cost model, vs the RTRRL "
+                        "authors' code"),
     "scaling": Table("scaling.py", "scaling", False, "weak and strong scaling over devices, chunk overhead"),
     "ppo-throughput": Table("ppo_throughput.py", "ppo_throughput", False,
                             "PPO-RNN env-steps/s vs a single-file PureJaxRL-style reference"),

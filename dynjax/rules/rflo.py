@@ -33,9 +33,11 @@ def _update(trace: RFLOTrace, params: CTRNNParams, aux: CTRNNStepAux, dt: jax.Ar
             restart: jax.Array | bool = False) -> RFLOTrace:
     k = dt / params.tau
     a = jnp.tanh(aux.z)
-    decay = jnp.where(restart, 0.0, 1.0 - k)  # the previous trace's weight: 0 at an episode start
-    J_W = decay[:, None] * trace.J_W + (k * (1.0 - a * a))[:, None] * aux.xi[None, :]
-    J_tau = decay * trace.J_tau + dt * (aux.h_prev - a) / (params.tau * params.tau)
+    # At an episode start the previous trace counts as zero (a select XLA fuses into this update's one pass;
+    # folding it into the decay instead ran RFLO's step 10-40% slower).
+    trace = jax.tree.map(lambda t: jnp.where(restart, jnp.zeros_like(t), t), trace)
+    J_W = (1.0 - k)[:, None] * trace.J_W + (k * (1.0 - a * a))[:, None] * aux.xi[None, :]
+    J_tau = (1.0 - k) * trace.J_tau + dt * (aux.h_prev - a) / (params.tau * params.tau)
     return RFLOTrace(J_W=J_W, J_tau=J_tau)
 
 
