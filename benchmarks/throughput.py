@@ -431,8 +431,9 @@ def compare(args) -> list[str]:
             "after": dict(devices=0)}
     rates: dict[tuple, dict[str, list[float]]] = {}
     devices = {}
+    chosen = [t for t in TARGETS if not args.targets or t[2] in args.targets.split(",")]
     for _ in range(args.compare_repeats):
-        for S, N, rule, _what, _target in TARGETS:
+        for S, N, rule, _what, _target in chosen:
             for arm, kw in arms.items():
                 r = run_cell(S, N, rule, args, **kw)
                 print(S, N, rule, arm, r.get("train_rate", r.get("error")), flush=True)
@@ -448,7 +449,7 @@ def compare(args) -> list[str]:
              "`dynjax train` runs now). Dynamic RL before trained in float64 (its only precision then).", "",
              "| path | before | after, 1 device | after | devices | after / before | target | met |",
              "|---|---|---|---|---|---|---|---|"]
-    for S, N, rule, what, target in TARGETS:
+    for S, N, rule, what, target in chosen:
         got = rates.get((S, N, rule), {})
         med = {arm: statistics.median(v) for arm, v in got.items()}
         if "before" not in med or "after" not in med:
@@ -501,6 +502,7 @@ def main() -> None:
                     help="time the issue-19 target cells against another checkout of dynjax (on one device, as it "
                          "ran) in the same window, alternating, and write --out")
     ap.add_argument("--compare-repeats", type=int, default=1, help="rounds of --compare (median over rounds)")
+    ap.add_argument("--targets", default="", help="--compare only these cells (comma-separated, e.g. rflo,drl)")
     ap.add_argument("--seed-block", type=int, default=0,
                     help="seeds vmapped per block; 0 = sized to the cache as `dynjax train` does (dynjax.sweep.batching)")
     ap.add_argument("--full", action="store_true", help="the S x N cost-model grid (S up to 4096, N 16..128)")
