@@ -32,6 +32,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 CADENCE = 10_000
 REPEATS = 5  # timed chunks per cell (median): a one-learner chunk lasts ~0.1 s, and this VM's speed wanders
+ENV_AT_START = dict(os.environ)  # a cell's process starts from this (not from what this process's enable() set)
 
 
 # Cells: (algorithm, S, N, variant). RTRRL's variant is its rule; Dynamic RL's its train_dtype (N = 300: its
@@ -57,7 +58,7 @@ def cell_config(algo: str, N: int, variant: str, env_id: str, mask: str, steps: 
 
 
 def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int, devices: int = 0) -> dict:
-    """One cell, in this process: `devices` CPU devices (0: what `dynjax train` uses, one per core) with the
+    """One cell, in this process: `devices` CPU devices (0: what `dynjax train --seeds S` uses) with the
     learners sharded over them as the sweep runner does, vmapped in blocks of `block` (0: sized to the cache)."""
     import jax
 
@@ -65,7 +66,10 @@ def measure(S: int, N: int, rule: str, env_id: str, mask: str, block: int, devic
         jax.config.update("jax_num_cpu_devices", devices)
     from dynjax import startup
 
-    startup.enable()  # time what `dynjax train` runs (dynjax.startup); before any JAX operation
+    try:  # time what `dynjax train --seeds S` runs (dynjax.startup); before any JAX operation
+        startup.enable(learners=S)
+    except TypeError:  # a checkout older than the learner-count device choice (--compare)
+        startup.enable()
     import numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -254,7 +258,7 @@ def first_step(cache: str, out: str) -> dict:
     import signal
 
     # Python's default bytecode caching, as on a user's machine (a sandbox may switch it off).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"DYNJAX_CACHE_DIR": cache}
+    env = {k: v for k, v in ENV_AT_START.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"DYNJAX_CACHE_DIR": cache}
     cmd = [sys.executable, "-m", "dynjax", "train", "rtrrl", "--out", out]
     load = float(Path("/proc/loadavg").read_text().split()[0])
     t0 = time.perf_counter()
@@ -351,7 +355,7 @@ def compile_split(repeats: int) -> list[str]:
     runs: dict[str, list[dict]] = {"1": [], "0": []}
     for _ in range(repeats):
         for stock in runs:
-            env = os.environ.copy() | {"DYNJAX_STOCK_THREEFRY": stock}
+            env = dict(ENV_AT_START) | {"DYNJAX_STOCK_THREEFRY": stock}
             out = subprocess.run([sys.executable, __file__, "--one-compile"], capture_output=True, text=True,
                                  env=env, check=True)
             runs[stock].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -399,7 +403,7 @@ def run_cell(S: int, N: int, rule: str, args, checkout: Path | None = None, devi
     devices (0: one per core, as `dynjax train`)."""
     cmd = [sys.executable, __file__, "--one", f"{S},{N},{rule}", "--env", args.env, "--mask", args.mask,
            "--seed-block", str(args.seed_block), "--devices", str(devices)]
-    env = os.environ.copy() | {"PYTHONPATH": str(checkout or Path(__file__).resolve().parents[1])}
+    env = ENV_AT_START | {"PYTHONPATH": str(checkout or Path(__file__).resolve().parents[1])}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         return {"S": S, "N": N, "rule": rule, "error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}

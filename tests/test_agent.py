@@ -13,6 +13,14 @@ from dynjax.agents import driver
 TINY = dict(total_steps=400, eval_every=200, eval_episodes=2)
 
 
+def flat(tree, batched: bool = False) -> np.ndarray:
+    """A parameter pytree as one vector (or one row per learner when `batched`)."""
+    leaves = [np.asarray(x) for x in jax.tree.leaves(tree)]
+    if batched:
+        return np.concatenate([x.reshape(x.shape[0], -1) for x in leaves], axis=1)
+    return np.concatenate([x.ravel() for x in leaves])
+
+
 @pytest.fixture(scope="module")
 def tiny_train():
     return jax.jit(make_train(RTRRLConfig(**TINY)))
@@ -26,7 +34,7 @@ def test_same_key_gives_bit_identical_metrics(tiny_train):
         np.testing.assert_array_equal(a, b)
     assert m1.eval_return.shape == (3,)  # step 0 plus two evaluation points
     s3, _ = tiny_train(jax.random.key(4))
-    assert not np.array_equal(s1.theta, s3.theta)
+    assert not np.array_equal(flat(s1.theta), flat(s3.theta))
 
 
 def test_vmapped_seeds_equal_seeds_run_one_by_one(tiny_train):
@@ -38,7 +46,7 @@ def test_vmapped_seeds_equal_seeds_run_one_by_one(tiny_train):
         s_state, single = tiny_train(keys[i])
         np.testing.assert_array_equal(batched.eval_return[i], single.eval_return)
         np.testing.assert_array_equal(batched.step[i], single.step)
-        np.testing.assert_allclose(b_state.theta[i], s_state.theta, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(flat(b_state.theta, batched=True)[i], flat(s_state.theta), rtol=1e-5, atol=1e-5)
 
 
 def test_hyperparameters_can_be_vmapped():
@@ -53,7 +61,7 @@ def test_hyperparameters_can_be_vmapped():
     assert m.eval_return.shape == (3, 3)
     np.testing.assert_allclose(state.hp.lr_actor, lrs)
     start = jax.jit(jax.vmap(make_learner(cfg).init))(keys, hps)  # train(key, hp) starts from init(key, hp)
-    moved = np.linalg.norm(np.asarray(state.theta - start.theta), axis=1)
+    moved = np.linalg.norm(flat(state.theta, batched=True) - flat(start.theta, batched=True), axis=1)
     assert np.all(moved[1:] > moved[:-1]), moved
 
 
@@ -69,17 +77,17 @@ def test_episode_boundaries_reset_state_and_traces(rule):
         s_next, info = step(s)
         if bool(info.terminated) or bool(info.truncated):
             saw_truncation |= bool(info.truncated) and not bool(info.terminated)
-            np.testing.assert_array_equal(s_next.z, 0.0)
+            np.testing.assert_array_equal(flat(s_next.z), 0.0)
             assert float(s_next.ep_return) == 0.0
             obs = s_next.env_state  # the env has auto-reset: rebuild its observation
             raw = learner.spec.env._obs(learner.spec.env.get_obs(obs))
             # features are computed with the parameters in force during the step (before its update)
-            h0, trace0 = learner.episode_start(learner.unravel(s.theta).body, raw, s.hp.dt)
+            h0, trace0 = learner.episode_start(s.theta.body, raw, s.hp.dt)
             np.testing.assert_allclose(s_next.h, h0, rtol=1e-5, atol=1e-6)
             for a, b in zip(jax.tree.leaves(s_next.trace), jax.tree.leaves(trace0)):
                 np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
         else:
-            assert np.any(np.asarray(s_next.z) != 0.0)
+            assert np.any(flat(s_next.z) != 0.0)
         s = s_next
     assert saw_truncation
 
@@ -94,9 +102,8 @@ def test_truncation_bootstraps_termination_does_not(env_id, env_args, flag):
     cfg = RTRRLConfig(env_id=env_id, obs_mask=None, hidden_size=8, env_args=env_args, **TINY)
     learner = make_learner(cfg)
     s = jax.jit(learner.init)(jax.random.key(2))
-    p = learner.unravel(s.theta)
-    p = p._replace(heads=p.heads._replace(w_C=jnp.zeros_like(p.heads.w_C), b_C=jnp.asarray(10.0)))
-    s = s._replace(theta=learner.ravel(p))
+    p = s.theta
+    s = s._replace(theta=p._replace(heads=p.heads._replace(w_C=jnp.zeros_like(p.heads.w_C), b_C=jnp.asarray(10.0))))
     step = jax.jit(learner.step)
     for _ in range(10):
         s, info = step(s)
@@ -137,13 +144,14 @@ def test_continuous_actions_run():
 def test_non_finite_parameters_are_flagged_as_diverged():
     learner = make_learner(RTRRLConfig(hidden_size=8, **TINY))
     s = jax.jit(learner.init)(jax.random.key(0))
-    s = s._replace(theta=s.theta.at[0].set(jnp.nan))
+    W = s.theta.body.W
+    s = s._replace(theta=s.theta._replace(body=s.theta.body._replace(W=W.at[0, 0].set(jnp.nan))))
     s1, m = jax.jit(partial(driver.segment, learner))(s)
     # the first TD error is already non-finite: flagged at step 1, and the learner is frozen (its state is
     # the segment's starting state; only the step counter advances)
     assert bool(m.diverged) and int(m.diverged_at) == 1 == int(s1.diverged_at)
     assert int(s1.step) == TINY["eval_every"]
-    np.testing.assert_array_equal(np.asarray(s1.z), np.asarray(s.z))
+    np.testing.assert_array_equal(flat(s1.z), flat(s.z))
 
 
 def test_blocked_and_single_seed_programs_equal_plain_vmap():

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dynjax.startup import threefry
+from dynjax.apps.cli import learners_at_once
+from dynjax.startup import cpu_devices, threefry, xla_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +79,8 @@ report(before=before, after_import=after_import, kept=kept, added=added, replace
     assert r["after_import"] == r["before"]  # the same program text: JAX's lowering
     assert ROLLED in r["before"]["hlo"]
     assert r["devices"] == 1  # JAX's own CPU device count
-    assert r["status"] == {"cpu_devices": "too late", "threefry": "installed", "lazy_imports": "installed"}
+    assert r["status"] == {"cpu_devices": "too late", "xla_cpu": "too late", "threefry": "installed",
+                           "lazy_imports": "installed"}
     assert ROLLED not in r["enabled"]["hlo"]  # dynjax's straight-line lowering, the same bits
     assert r["enabled"]["bits"] == r["before"]["bits"] and r["enabled"]["normal"] == r["before"]["normal"]
 
@@ -98,7 +100,8 @@ report(first=first, again=again, ours=ours, lazy=lazy, after_use=lazy_modules(),
 """)
     cores = len(os.sched_getaffinity(0))
     per_core = f"{cores} devices" if cores > 1 else "one core"
-    assert r["first"] == r["again"] == {"cpu_devices": per_core, "threefry": "installed", "lazy_imports": "installed"}
+    assert r["first"] == r["again"] == {"cpu_devices": per_core, "xla_cpu": "installed", "threefry": "installed",
+                                        "lazy_imports": "installed"}
     assert r["devices"] == cores  # one CPU device per core
     assert r["ours"] == ["dynjax.startup.lazy_imports"]  # one finder, however often enable() runs
     assert "seaborn" in r["lazy"] and "matplotlib" in r["lazy"]
@@ -110,9 +113,48 @@ def test_a_device_count_the_user_chose_is_kept():
 import os
 os.environ["JAX_NUM_CPU_DEVICES"] = "1"
 import dynjax.startup
-report(status=dynjax.startup.enable(threefry=False, lazy_imports=False), devices=jax.device_count())
+report(status=dynjax.startup.enable(threefry=False, lazy_imports=False, xla_cpu=False), devices=jax.device_count())
 """)
     assert r == {"status": {"cpu_devices": "set by the user"}, "devices": 1}
+
+
+def test_few_learners_get_fewer_cpu_devices():
+    r = run("""
+import dynjax.startup
+report(status=dynjax.startup.enable(threefry=False, lazy_imports=False, xla_cpu=False, learners=3),
+       devices=jax.device_count())
+""")
+    status = "one core" if len(os.sched_getaffinity(0)) == 1 else "1 device"
+    assert r == {"status": {"cpu_devices": status}, "devices": 1}
+    assert [cpu_devices.devices_for(n, 4) for n in (None, 1, 2, 3, 4, 5, 7, 8, 64)] == [4, 1, 1, 1, 2, 2, 3, 4, 4]
+
+
+def test_command_line_counts_its_learners_before_jax_starts(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('algo = "rtrrl"\nseeds = 6\n[grid]\nlr_rnn = [1e-3, 1e-4]\n')
+    cases = {("train", "rtrrl"): 8, ("train", "rtrrl", "--seeds", "1"): 1, ("train", "rtrrl", "--seed", "3"): 8,
+             ("train", "rtrrl", "--seeds", "64", "--max-seeds-per-batch", "2"): 2, ("sweep", str(spec)): 6,
+             ("sweep", str(tmp_path / "missing.toml")): None, ("analyse", "runs/x"): None,
+             ("train", "rtrrl", "--seeds", "many"): None}
+    assert {k: learners_at_once(list(k)) for k in cases} == cases
+
+
+def test_xla_cpu_option_drops_copies_not_bits():
+    script = """
+import os
+import dynjax.startup
+status = dynjax.startup.enable(lazy_imports=False, cpu_devices=False, xla_cpu=%s)
+from dynjax import RTRRLConfig, make_train
+cfg = RTRRLConfig(obs_mask="even", hidden_size=8, total_steps=600, eval_every=300, eval_episodes=2)
+state, m = jax.jit(jax.vmap(make_train(cfg)))(jax.random.split(jax.random.key(5), 2))
+theta = np.concatenate([np.asarray(x).reshape(2, -1) for x in jax.tree.leaves(state.theta)], axis=1)
+report(status=status.get("xla_cpu"), flags=os.environ.get("XLA_FLAGS", ""), theta=theta.view(np.uint32).tolist(),
+       eval=np.asarray(m.eval_return).tolist())
+"""
+    on, off = run(script % "True"), run(script % "False")
+    assert on["status"] == "installed" and xla_cpu.OPTION in on["flags"], on["flags"]
+    assert off["status"] is None and xla_cpu.OPTION not in off["flags"]
+    assert on["theta"] == off["theta"] and on["eval"] == off["eval"]
 
 
 def test_enable_on_an_untested_jax_keeps_jax_lowering():
@@ -121,7 +163,7 @@ from dynjax.startup import threefry
 threefry.jax_version = lambda: "0.9.0"  # as if another JAX were installed
 import dynjax.startup
 before = draw()
-status = dynjax.startup.enable(lazy_imports=False, cpu_devices=False)
+status = dynjax.startup.enable(lazy_imports=False, cpu_devices=False, xla_cpu=False)
 report(before=before, status=status, installed=threefry.installed(), after=draw(), lazy=lazy_modules())
 """)
     assert r["status"] == {"threefry": "untested-jax 0.9.0"} and not r["installed"] and r["lazy"] == []

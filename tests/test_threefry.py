@@ -94,7 +94,8 @@ cfg = RTRRLConfig(env_id="CartPole-v1", obs_mask="even", hidden_size=8, total_st
                   eval_episodes=3)
 state, m = jax.jit(jax.vmap(make_train(cfg)))(jax.random.split(jax.random.key(3), 2))
 draw = jax.jit(lambda k: jax.random.normal(k, (8, 10))).lower(jax.random.key(0)).compile().as_text()
-print(json.dumps({"theta": np.asarray(state.theta).view(np.uint32).tolist(),
+theta = np.concatenate([np.asarray(x).reshape(2, -1) for x in jax.tree.leaves(state.theta)], axis=1)
+print(json.dumps({"theta": theta.view(np.uint32).tolist(),
                   "eval": np.asarray(m.eval_return).tolist(), "rolled": "while" in draw, "status": status}))
 """
 

@@ -12,8 +12,11 @@ A CT-RNN body feeds linear actor and critic heads; everything learns online, one
                                                                    on truncation, not on termination)
     theta  <- theta + Adam(clip(delta_t z_t + eta_H grad_{W_A} H(pi)))
 
-All parameters live in one flat vector theta, so traces, TD(lambda) and Adam are a handful of fused
-element-wise operations per step rather than one per parameter leaf. The linear TD(lambda) actor-critic
+Parameters, traces z and Adam's moments are pytrees of the parameters' own shapes (AgentParams): the step's
+element-wise updates run on each leaf where it lies, with one scalar per group (body, actor, critic) for the decay
+and learning rate. (A flat parameter vector, used before, cost a concatenation of the eligibility, a slice of W
+out of it for every matrix product and a materialised zero block for the entropy gradient each step: RFLO with
+many learners ran about 1.3x slower.) The linear TD(lambda) actor-critic
 (`rule="linear"`) is the same agent without a recurrent body: its features are u_t itself.
 
 `make_train(config) -> train(key[, hparams])` is pure: `jax.jit(jax.vmap(train))(keys)` runs independent
@@ -34,7 +37,6 @@ from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, env_action, make_env, obs_mask_field
-from dynjax.agents.flatten import flat_layout
 from dynjax.agents.heads import (
     Feedback,
     HeadParams,
@@ -143,9 +145,9 @@ class AgentParams(NamedTuple):
 class LearnerState(NamedTuple):
     """Everything one learner carries from step to step (a pytree; vmap adds a leading seed axis)."""
 
-    theta: Array  # flat parameter vector
-    opt_state: Any
-    z: Array  # eligibility traces, same layout as theta
+    theta: AgentParams  # parameters
+    opt_state: Any  # Adam's moments, pytrees like theta
+    z: AgentParams  # eligibility traces, like theta
     h: Array  # features h_t (body state, or u_t for the linear agent)
     trace: Any  # the rule's sensitivity trace J_t
     env_state: Any
@@ -178,11 +180,9 @@ class RTRRLLearner(NamedTuple):
     step: Callable[[LearnerState], tuple[LearnerState, StepInfo]]
     update: Callable[[LearnerState], tuple[LearnerState, UpdateReport]]
     closed_loop: Callable[[LearnerState], ClosedLoop]
-    parameters: Callable[[LearnerState], Array]
+    parameters: Callable[[LearnerState], AgentParams]
     diagnostics: None
     train_metrics: tuple[str, ...]
-    unravel: Callable[[Array], AgentParams]
-    ravel: Callable[[AgentParams], Array]
     episode_start: Callable[[Any, Array, Array], tuple[Array, Any]]
 
 
@@ -241,24 +241,10 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         heads, fb = heads_init(k_heads, n_feat, policy.out_dim)
         return AgentParams(body=body, heads=heads), fb
 
-    layout = flat_layout(jax.eval_shape(lambda: init_params(jax.random.key(0), hparam_arrays(config.hparams))[0]))
-    ravel, unravel, n_theta = layout.ravel, layout.unravel, layout.size
-
-    def group_vector(hp: RTRRLHParams, body_v, actor_v, critic_v) -> Array:
-        """A per-parameter vector with one value per group (body, actor, critic), in theta's layout."""
-        ps = unravel(jnp.zeros((n_theta,)))
-        tree = AgentParams(
-            body=jax.tree.map(lambda x: jnp.full_like(x, body_v), ps.body),
-            heads=HeadParams(W_A=jnp.full_like(ps.heads.W_A, actor_v), w_C=jnp.full_like(ps.heads.w_C, critic_v),
-                             b_C=jnp.full_like(ps.heads.b_C, critic_v)),
-        )
-        return ravel(tree)
-
-    def theta_floor(hp: RTRRLHParams) -> Array:
-        """-inf everywhere except tau, which is kept >= tau_min."""
-        ps = unravel(jnp.full((n_theta,), -jnp.inf))
-        body = ps.body if linear else CTRNNParams(W=ps.body.W, tau=jnp.full_like(ps.body.tau, hp.tau_min))
-        return ravel(AgentParams(body=body, heads=ps.heads))
+    def per_group(body_v, actor_v, critic_v) -> AgentParams:
+        """One value per parameter group (body, actor, critic), as a pytree of AgentParams' structure."""
+        return AgentParams(body=() if linear else CTRNNParams(W=body_v, tau=body_v),
+                           heads=HeadParams(W_A=actor_v, w_C=critic_v, b_C=critic_v))
 
     clip = float(config.hparams.grad_clip) != float("inf")  # static: no norm pass at all when off
 
@@ -272,13 +258,12 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         hp = hparam_arrays(config.hparams if hp is None else hp)
         k_params, k_env, k_run = jax.random.split(key, 3)
         params, fb = init_params(k_params, hp)
-        theta = ravel(params)
         obs, env_state = env.reset(k_env, env_params)
         h, trace = episode_start(params.body, obs, hp.dt)
         return LearnerState(
-            theta=theta,
-            opt_state=optimizer(hp).init(theta),
-            z=jnp.zeros_like(theta),
+            theta=params,
+            opt_state=optimizer(hp).init(params),
+            z=jax.tree.map(jnp.zeros_like, params),
             h=h,
             trace=trace,
             env_state=env_state,
@@ -292,12 +277,11 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
 
     def train_step(s: LearnerState) -> tuple[LearnerState, StepInfo]:
         hp = s.hp
-        p = unravel(s.theta)
+        p = s.theta
         key, k_act, k_env = jax.random.split(s.key, 3)
         action = policy.sample(k_act, p.heads.W_A @ s.h)
         fb = s.feedback if config.feedback_alignment else None
         psi, ent = eligibility(policy, rule, p, fb, s.trace, s.h, action, hp.eta_pi)
-        psi, ent = ravel(psi), ravel(ent)
         v = value(p.heads, s.h)
 
         obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, env_action(spec, action), env_params)
@@ -306,20 +290,19 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         h_boot, aux_boot = body_step(p.body, s.h, inputs(info["final_observation"], action, reward), hp.dt)
         delta = td_error(reward, v, value(p.heads, h_boot), terminated, hp.gamma)
 
-        decay = group_vector(hp, hp.gamma * hp.lambda_rnn, hp.gamma * hp.lambda_actor, hp.gamma * hp.lambda_critic)
+        decay = per_group(hp.gamma * hp.lambda_rnn, hp.gamma * hp.lambda_actor, hp.gamma * hp.lambda_critic)
+        z = jax.tree.map(accumulating_trace, s.z, psi, decay)
         if config.critic_trace == "dutch":
-            z_ac = accumulating_trace(s.z, psi, decay)
-            zc = unravel(s.z).heads
+            zc = s.z.heads
             x = jnp.concatenate([s.h, jnp.ones((1,))])
             zc_new = dutch_trace(jnp.concatenate([zc.w_C, zc.b_C[None]]), x, hp.gamma * hp.lambda_critic, hp.lr_critic)
-            zp = unravel(z_ac)
-            z = ravel(zp._replace(heads=zp.heads._replace(w_C=zc_new[:-1], b_C=zc_new[-1])))
-        else:
-            z = accumulating_trace(s.z, psi, decay)
-        ascent = delta * z + hp.eta_entropy * ent
-        updates, opt_state = optimizer(hp).update(-ascent, s.opt_state)
-        lr = group_vector(hp, hp.lr_rnn, hp.lr_actor, hp.lr_critic)
-        theta = jnp.maximum(s.theta - lr * updates, theta_floor(hp))
+            z = z._replace(heads=z.heads._replace(w_C=zc_new[:-1], b_C=zc_new[-1]))
+        ascent = jax.tree.map(lambda zl, el: delta * zl + hp.eta_entropy * el, z, ent)
+        updates, opt_state = optimizer(hp).update(jax.tree.map(jnp.negative, ascent), s.opt_state)
+        lr = per_group(hp.lr_rnn, hp.lr_actor, hp.lr_critic)
+        theta = jax.tree.map(lambda t, r, u: t - r * u, s.theta, lr, updates)
+        if not linear:  # tau >= tau_min
+            theta = theta._replace(body=theta.body._replace(tau=jnp.maximum(theta.body.tau, hp.tau_min)))
 
         # Next features: continue the episode, or start the next one from the reset observation.
         if linear:
@@ -331,7 +314,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
             h_next = jnp.where(done, h_reset, h_boot)
         ep_return = s.ep_return + reward
         s = s._replace(
-            theta=theta, opt_state=opt_state, z=jnp.where(done, 0.0, z), h=h_next, trace=trace,
+            theta=theta, opt_state=opt_state, z=jax.tree.map(lambda x: jnp.where(done, 0.0, x), z), h=h_next, trace=trace,
             env_state=env_state, key=key, step=s.step + 1, ep_return=jnp.where(done, 0.0, ep_return),
         )
         return s, StepInfo(reward=reward, terminated=terminated, truncated=truncated, delta=delta,
@@ -339,7 +322,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
 
     def closed_loop(s: LearnerState) -> ClosedLoop:
         """The frozen agent: h' = CT-RNN step (the linear agent: h' = x), greedy (eval_greedy) actions."""
-        p = unravel(s.theta)
+        p = s.theta
 
         def act(h, key):
             out = p.heads.W_A @ h
@@ -356,8 +339,8 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
                                bad_at=first_bad(~jnp.isfinite(info.delta), s.step), means={})
 
     return RTRRLLearner(config=config, spec=spec, init=init, step=train_step, update=update, closed_loop=closed_loop,
-                        parameters=lambda s: s.theta, diagnostics=None, train_metrics=(), unravel=unravel,
-                        ravel=ravel, episode_start=episode_start)
+                        parameters=lambda s: s.theta, diagnostics=None, train_metrics=(),
+                        episode_start=episode_start)
 
 
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:

@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import tomllib
 import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,36 @@ def _join_distributed(argv: list[str] | None) -> None:
     initialize_distributed(known.coordinator, known.num_processes, known.process_id)
 
 
+def learners_at_once(argv: list[str]) -> int | None:
+    """The fewest learners a `train` or `sweep` command runs in one program, read from the arguments (and the
+    spec's TOML) without JAX, so that the CPU devices can be chosen before JAX starts (dynjax.startup.cpu_devices):
+    `train`: --seeds; `sweep`: the spec's seeds (a program also vmaps its hyperparameter grid, which only adds);
+    either capped by --max-seeds-per-batch. None where unknown (another command, or arguments the real parser
+    will reject)."""
+    class Quiet(argparse.ArgumentParser):  # the real parser reports bad arguments, once
+        def error(self, message: str) -> typing.NoReturn:
+            raise ValueError(message)
+
+    pre = Quiet(add_help=False, allow_abbrev=False)
+    pre.add_argument("command", nargs="?")
+    pre.add_argument("target", nargs="?")
+    pre.add_argument("--seeds", type=int, default=RUN_DEFAULTS["seeds"])
+    pre.add_argument("--max-seeds-per-batch", type=int, default=None)
+    try:
+        known, _ = pre.parse_known_args(argv)
+        if known.command == "train":
+            n = known.seeds
+        elif known.command == "sweep":
+            with open(known.target, "rb") as f:
+                n = int(tomllib.load(f).get("seeds", 1))
+        else:
+            return None
+    except (OSError, TypeError, ValueError):  # tomllib.TOMLDecodeError is a ValueError
+        return None
+    cap = known.max_seeds_per_batch
+    return min(n, cap) if cap and cap > 0 else n
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--version"]:
@@ -177,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         return reproduce(argv[1:])
     from dynjax import startup
 
-    startup.enable()  # the CLI's start-up speed-ups, before gymnax or any agent is imported (dynjax.startup)
+    # the CLI's start-up speed-ups, before gymnax or any agent is imported (dynjax.startup)
+    startup.enable(learners=learners_at_once(argv))
     try:
         _join_distributed(argv)
     except ValueError as e:
