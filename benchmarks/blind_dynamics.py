@@ -28,8 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common import run_cell, slug
 from dynjax import startup
+
+startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
+
+from common import run_cell, slug
 from dynjax.results.metrics import diverged_mask, plot_learning_curves, read_metrics
 from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
 from dynjax.sweep import spec_from_dict
@@ -71,7 +74,6 @@ def stats(x: np.ndarray, fmt: str = ".3g") -> str:
 
 
 def main() -> None:
-    startup.enable()  # compile as `dynjax train` does (dynjax.startup: the same random bits)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--steps", type=int, default=262_144)

@@ -19,9 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from dynjax import startup
+
+startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
+
 from common import slug
 from dynamic_rl_table import AGENTS, RESULTS, TASKS, cell, comparison, measures, stats, table
-from dynjax import startup
 from dynjax.results.metrics import diverged_mask, plot_learning_curves, read_metrics
 
 MEASURES = ("final success", "final return", "best return", "return AUC", "final exponent")
@@ -40,7 +43,6 @@ def committed(task: str) -> dict | None:
 
 
 def main() -> None:
-    startup.enable()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--steps", type=int, default=128_000)

@@ -49,8 +49,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from common import run_cell, slug
 from dynjax import startup
+
+startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
+
+from common import run_cell, slug
 from dynjax.agents import ALGORITHMS, driver
 from dynjax.results.metrics import diverged_mask, plot_learning_curves, read_metrics
 from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
@@ -222,7 +225,6 @@ def table(rows: list[str], note: str = "Not run in this invocation.") -> list[st
 
 
 def main() -> None:
-    startup.enable()  # compile as `dynjax train` does (dynjax.startup: the same random bits)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--steps", type=int, default=128_000, help="budget per cell (the swap cells get the same)")

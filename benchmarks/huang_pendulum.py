@@ -58,8 +58,11 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from common import run_cell
 from dynjax import startup
+
+startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
+
+from common import run_cell
 from dynjax.apps.analyse import recorded_timescales
 from dynjax.analysis import find_fixed_points, pca
 from dynjax.analysis.closed_loop import flat_step, record
@@ -505,7 +508,6 @@ def report(tables: dict, saved: list[str], wall: float) -> str:
 
 
 def main() -> None:
-    startup.enable()  # compile as `dynjax train` does (dynjax.startup: the same random bits)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))

@@ -23,8 +23,11 @@ import argparse
 import time
 from pathlib import Path
 
-from common import run_cell, slug
 from dynjax import startup
+
+startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
+
+from common import run_cell, slug
 from dynjax.results.stats import compare, format_p, format_stats
 from dynjax.sweep import spec_from_dict
 
@@ -95,7 +98,6 @@ COMPARED = [("RTRRL-RFLO", "linear TD(lambda)"), ("RTRRL-RFLO", "PPO CT-RNN (BPT
 
 
 def main() -> None:
-    startup.enable()  # compile as `dynjax train` does (dynjax.startup: the same random bits)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="2 seeds, 20k steps: a pipeline check, not a result")

@@ -166,3 +166,24 @@ def test_blocked_and_single_seed_programs_equal_plain_vmap():
     _, single = jax.jit(blocked_vmap(segment, 1, None))(jax.tree.map(lambda x: x[:1], state))
     np.testing.assert_allclose(blocked.eval_return, plain.eval_return, rtol=1e-5)
     np.testing.assert_allclose(single.eval_return, plain.eval_return[:1], rtol=1e-5)
+
+
+def test_update_clip_global_or_per_group():
+    """Global: one norm over every parameter; per group: the body's and the heads' updates each to their own
+    norm (the authors' placement); an infinite config clip compiles no clip at all."""
+    from dynjax.agents.heads import HeadParams
+    from dynjax.agents.rtrrl import AgentParams, update_clip
+    from dynjax.cells.ctrnn import CTRNNParams
+
+    u = AgentParams(body=CTRNNParams(W=jnp.full((2, 2), 3.0), tau=jnp.zeros((2,))),  # body norm 6
+                    heads=HeadParams(W_A=jnp.full((1, 1), 0.3), w_C=jnp.zeros((2,)), b_C=jnp.asarray(0.4)))  # 0.5
+    norm = lambda t: float(jnp.sqrt(sum(jnp.sum(x * x) for x in jax.tree.leaves(t))))  # noqa: E731
+    assert update_clip("global", float("inf"), 1.0, u) is None
+    g = update_clip("global", 1.0, 1.0, u)
+    out, _ = g.update(u, g.init(u))
+    np.testing.assert_allclose(norm(out), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(norm(out.heads), 0.5 / norm(u), rtol=1e-5)  # the heads shrink with the body
+    p = update_clip("group", 1.0, 1.0, u)
+    out, _ = p.update(u, p.init(u))
+    np.testing.assert_allclose(norm(out.body), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(norm(out.heads), 0.5, rtol=1e-6)  # under its own norm: untouched

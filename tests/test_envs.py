@@ -94,3 +94,22 @@ def test_step_within_episode_equals_step_until_the_episode_ends(env_id, env_args
         _same(a[:2], b[:2])
         state = a[1]
     pytest.fail(f"{env_id}: no episode end within {spec.max_steps} steps")
+
+
+def test_continuous_actions_reach_the_environment_unclipped():
+    """gymnax's MountainCarContinuous clips the force but charges -0.1 a^2 on the action as given: an agent
+    drawing actions outside [-1, 1] pays more than 0.1 per step (an adapter that clipped first would hide it)."""
+    from dynjax import RTRRLConfig, make_learner
+
+    learner = make_learner(RTRRLConfig(env_id="MountainCarContinuous-v0", hidden_size=8, total_steps=100,
+                                       eval_every=100))
+    s = jax.jit(learner.init)(jax.random.key(0))
+    heads = s.theta.heads  # sigma at its maximum (2 x the half-range): most samples leave [-1, 1]
+    s = s._replace(theta=s.theta._replace(heads=heads._replace(W_A=heads.W_A.at[1].set(50.0)), body=s.theta.body),
+                   h=jax.numpy.ones_like(s.h))
+    step = jax.jit(learner.step)
+    rewards = []
+    for _ in range(50):
+        s, info = step(s)
+        rewards.append(float(info.reward))
+    assert min(rewards) < -0.1 - 1e-3, rewards

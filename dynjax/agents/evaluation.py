@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from dynjax.analysis.closed_loop import ClosedLoop
-from dynjax.envs.adapter import EnvSpec, env_action
+from dynjax.envs.adapter import EnvSpec
 
 Array = jax.Array
 
@@ -68,7 +68,7 @@ def episode_returns(key: Array, spec: EnvSpec, n_episodes: int, start: Callable[
             t, env_state, carry, ret, _, key, success = c
             key, k_act, k_env = jax.random.split(key, 3)
             a = act(carry, k_act)
-            obs, env_state, r, term, trunc, info = env.step_within_episode(k_env, env_state, env_action(spec, a), params)
+            obs, env_state, r, term, trunc, info = env.step_within_episode(k_env, env_state, a, params)
             success = success | info["success"] if has_success else success
             return t + 1, env_state, observe(carry, obs, a, r), ret + r, jnp.logical_or(term, trunc), key, success
 

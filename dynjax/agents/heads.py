@@ -63,11 +63,11 @@ def categorical(n_actions: int) -> Policy:
 
 
 def bounded_gaussian(low: Array, high: Array, sigma_min: float = 0.01, sigma_max: float = 2.0) -> Policy:
-    """Diagonal Gaussian whose mean is squashed into [low, high]; samples are clipped to the bounds.
+    """Diagonal Gaussian whose mean is squashed into [low, high]; samples go to the environment as drawn.
 
     out = [m ; s] (2 A values): mu = low + (high - low) (tanh(m) + 1) / 2,
-    sigma = clip(softplus(s), sigma_min, sigma_max) * (high - low) / 2. The log-probability is that of the
-    unclipped Gaussian sample (the clip only protects the environment).
+    sigma = clip(softplus(s), sigma_min, sigma_max) * (high - low) / 2. A sample may leave [low, high]: the
+    environment applies its own bounds and costs (dynjax.envs.adapter).
     """
     low = jnp.atleast_1d(jnp.asarray(low, jnp.float32))
     high = jnp.atleast_1d(jnp.asarray(high, jnp.float32))
@@ -103,7 +103,7 @@ def bounded_gaussian(low: Array, high: Array, sigma_min: float = 0.01, sigma_max
 
 
 def diag_gaussian(dim: int) -> Policy:
-    """Unbounded diagonal Gaussian, out = [mu ; log sigma] (2 A values); the environment clips the sample.
+    """Unbounded diagonal Gaussian, out = [mu ; log sigma] (2 A values); the environment bounds the sample.
 
     PPO's continuous policy (Schulman et al. 2017): the mean comes from the actor network and log sigma is
     either a learned state-independent vector or a second head output."""

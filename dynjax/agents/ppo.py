@@ -38,7 +38,7 @@ from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells import CELLS
 from dynjax.cells.reaction_diffusion import RD_FIELDS, blend, rd_init, rd_readout, rd_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_multiple, check_positive_int
-from dynjax.envs.adapter import EnvSpec, env_action, make_env, obs_mask_field
+from dynjax.envs.adapter import EnvSpec, make_env, obs_mask_field
 from dynjax.envs.change import swap_from
 from dynjax.agents.heads import Policy, categorical, diag_gaussian, meta_input
 from dynjax.rules.td import gae
@@ -366,7 +366,7 @@ def make_learner(config: PPOConfig) -> PPOLearner:
         out, rd, y = guided(out, c.rd, c.obs, hp)
         action = policy.sample(k_act, out)
         obs, env_state, reward, terminated, truncated, info = env.step(
-            k_env, c.env_state, env_action(spec, swap_from(action, step, hp.swap_at)), env_params)
+            k_env, c.env_state, swap_from(action, step, hp.swap_at), env_params)
         done = jnp.logical_or(terminated, truncated)
         # The input of the observation the step really produced (before the auto-reset) and the state it meets:
         # V after one more cell step on them bootstraps a truncation (computed after the rollout, where needed).

@@ -10,7 +10,8 @@ A CT-RNN body feeds linear actor and critic heads; everything learns online, one
     z_t     = gamma lambda z_{t-1} + psi_t                        (reset to 0 at episode boundaries)
     delta_t = r_t + gamma (1 - terminated_t) v(h'_{t+1}) - v_t    (h' from the final observation: bootstraps
                                                                    on truncation, not on termination)
-    theta  <- theta + Adam(clip(delta_t z_t + eta_H grad_{W_A} H(pi)))
+    theta  <- theta + Adam(clip(delta_t z_t + eta_H grad_{W_A} H(pi)))    (clip: off by default; a global norm
+                                                                       over all parameters, or one per group)
 
 Parameters, traces z and Adam's moments are pytrees of the parameters' own shapes (AgentParams): the step's
 element-wise updates run on each leaf where it lies, with one scalar per group (body, actor, critic) for the decay
@@ -36,7 +37,7 @@ from dynjax.agents.evaluation import EvalMetrics
 from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
-from dynjax.envs.adapter import EnvSpec, env_action, make_env, obs_mask_field
+from dynjax.envs.adapter import EnvSpec, make_env, obs_mask_field
 from dynjax.agents.heads import (
     Feedback,
     HeadParams,
@@ -68,7 +69,7 @@ class RTRRLHParams(NamedTuple):
     lr_rnn: Any = 1e-3
     eta_pi: Any = 1.0
     eta_entropy: Any = 1e-5
-    grad_clip: Any = float("inf")  # global-norm clip of the update; inf = off (see RTRRLConfig)
+    grad_clip: Any = float("inf")  # norm clip of the update before Adam; inf = off (see RTRRLConfig.clip_scope)
     tau_min: Any = 1.0
     tau_init_low: Any = 1.0
     tau_init_high: Any = 5.0
@@ -96,6 +97,9 @@ class RTRRLConfig:
     # accumulating | dutch (rule="linear" only): the dutch trace of true online TD(lambda) with alpha = lr_critic;
     # the update stays delta z through Adam (true online TD's (v - v_old) correction is not applied).
     critic_trace: str = "accumulating"
+    # where hparams.grad_clip applies: "global" (one norm over all parameters) | "group" (one norm for the body,
+    # one for the heads, as the authors' code clips when given a clip: per optimizer group, rnn and td)
+    clip_scope: str = "global"
     total_steps: int = 300_000
     eval_every: int = 10_000
     eval_episodes: int = 10
@@ -111,6 +115,7 @@ class RTRRLConfig:
                 errors.check(check_positive_int, name, getattr(self, name))
             errors.check(check_choice, "rule", self.rule, RULE_CHOICES)
             errors.check(check_choice, "critic_trace", self.critic_trace, ("accumulating", "dutch"))
+            errors.check(check_choice, "clip_scope", self.clip_scope, ("global", "group"))
             errors.require(self.critic_trace != "dutch" or self.rule == "linear",
                            "critic_trace: 'dutch' needs a linear critic on fixed features (rule='linear')")
             errors.check(check_divides, self.total_steps, self.eval_every)
@@ -207,6 +212,22 @@ def eligibility(policy: Policy, rule: OnlineRule | None, params: AgentParams, fb
     return psi, ent
 
 
+def update_clip(scope: str, static_clip: float, clip: Array,
+                params: AgentParams) -> optax.GradientTransformation | None:
+    """The norm clip of RTRRL's update before Adam, or None when `static_clip` (the config's value) is inf: then
+    the program has no norm pass at all, so a sweep that vmaps grad_clip (`clip`) must give the config a finite
+    value. scope "global": one norm over all parameters; "group": the body's and the heads' updates each clipped
+    to their own norm, as the authors' code clips (one optimizer chain per group; Adam being element-wise, one
+    Adam or two is the same). A linear agent has one group. `params` gives the structure (shapes suffice)."""
+    if static_clip == float("inf"):
+        return None
+    if scope == "global" or params.body == ():
+        return optax.clip_by_global_norm(clip)
+    groups = AgentParams(body=jax.tree.map(lambda _: "body", params.body),
+                         heads=jax.tree.map(lambda _: "heads", params.heads))
+    return optax.multi_transform({g: optax.clip_by_global_norm(clip) for g in ("body", "heads")}, groups)
+
+
 def _policy(spec: EnvSpec) -> Policy:
     return categorical(spec.n_actions) if spec.discrete else bounded_gaussian(spec.low, spec.high)
 
@@ -241,18 +262,17 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         heads, fb = heads_init(k_heads, n_feat, policy.out_dim)
         return AgentParams(body=body, heads=heads), fb
 
+    shapes = jax.eval_shape(lambda: init_params(jax.random.key(0), hparam_arrays(config.hparams))[0])
+
     def per_group(body_v, actor_v, critic_v) -> AgentParams:
         """One value per parameter group (body, actor, critic), as a pytree of AgentParams' structure."""
         return AgentParams(body=() if linear else CTRNNParams(W=body_v, tau=body_v),
                            heads=HeadParams(W_A=actor_v, w_C=critic_v, b_C=critic_v))
 
-    clip = float(config.hparams.grad_clip) != float("inf")  # static: no norm pass at all when off
-
     def optimizer(hp: RTRRLHParams) -> optax.GradientTransformation:
-        """Adam (ascent on delta z); the global-norm clip is in the program only if the config's clip is finite,
-        so a sweep that vmaps grad_clip must give the config a finite value."""
-        adam = optax.scale_by_adam()
-        return optax.chain(optax.clip_by_global_norm(hp.grad_clip), adam) if clip else adam
+        """Adam (ascent on delta z), after the update clip where the config has one."""
+        clip = update_clip(config.clip_scope, float(config.hparams.grad_clip), hp.grad_clip, shapes)
+        return optax.scale_by_adam() if clip is None else optax.chain(clip, optax.scale_by_adam())
 
     def init(key: Array, hp: RTRRLHParams | None = None) -> LearnerState:
         hp = hparam_arrays(config.hparams if hp is None else hp)
@@ -284,7 +304,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         psi, ent = eligibility(policy, rule, p, fb, s.trace, s.h, action, hp.eta_pi)
         v = value(p.heads, s.h)
 
-        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, env_action(spec, action), env_params)
+        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, action, env_params)
         done = jnp.logical_or(terminated, truncated)
         # Bootstrap value from the observation the step really produced (before any auto-reset).
         h_boot, aux_boot = body_step(p.body, s.h, inputs(info["final_observation"], action, reward), hp.dt)

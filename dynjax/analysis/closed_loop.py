@@ -22,7 +22,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from dynjax.analysis.lyapunov import LyapunovEstimate, LyapunovSpectrum, largest_lyapunov, qr_exponents
-from dynjax.envs.adapter import EnvSpec, env_action
+from dynjax.envs.adapter import EnvSpec
 
 Array = jax.Array
 
@@ -84,7 +84,7 @@ def _step(spec: EnvSpec, loop: ClosedLoop, c: LoopState) -> tuple[LoopState, tup
     x = loop.inputs(c.obs, c.action, c.reward)
     h = loop.step(c.h, x)
     a = loop.act(h, k_act)
-    obs, env_state, r, term, trunc, _ = spec.env.step(k_env, c.env_state, env_action(spec, a), spec.params)
+    obs, env_state, r, term, trunc, _ = spec.env.step(k_env, c.env_state, a, spec.params)
     done = jnp.logical_or(term, trunc)
     r = jnp.asarray(r, c.reward.dtype)
     nxt = LoopState(h=jax.tree.map(lambda new, zero: jnp.where(done, zero, new), h, loop.h0), env_state=env_state,

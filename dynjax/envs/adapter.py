@@ -5,6 +5,11 @@ params a dataclass), its parameters, and what an agent needs to size itself (fla
 kind and bounds). `env_args` entries go to the environment's parameters when the parameter dataclass has that
 field (e.g. MemoryChain-bsuite memory_length=16), otherwise to its constructor (e.g. DeepSea-bsuite size=16).
 Every error names the offending id, argument or index and is raised before anything is compiled.
+
+Actions reach the environment as the agent drew them: each environment applies its own bounds and charges its
+own costs, as gymnax defines them (MountainCarContinuous clips the force but charges -0.1 a^2 on the action as
+given, so an agent that draws large actions pays for them; Pendulum clips the torque before its cost; dynjax's
+seq-nav and slider-crank clip to [-1, 1]). An adapter that clipped first would hide those costs.
 """
 
 import dataclasses
@@ -37,11 +42,6 @@ class EnvSpec(NamedTuple):
     low: Array | None  # continuous action bounds (None for discrete)
     high: Array | None
     max_steps: int  # episode step limit (evaluation length)
-
-
-def env_action(spec: EnvSpec, action: Array) -> Array:
-    """The action sent to the environment: continuous actions are clipped to the action space."""
-    return action if spec.discrete else jnp.clip(action, spec.low, spec.high)
 
 
 def _coerce(value: Any, like: Any, where: str) -> Any:

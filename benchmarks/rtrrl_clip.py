@@ -1,0 +1,130 @@
+"""Why RTRRL collapsed under the paper's gradient clip of 1.0: where the clip applies, dynjax beside the authors' code.
+
+The paper's Table 1 lists a gradient-norm clip of 1.0. The authors' code applies none by default; given one, it
+clips each optimizer group's update (the RNN's, and the heads' "td" group) to that norm before Adam
+(optimizers.py: add_decayed_weights -> clip_by_global_norm -> adam, one chain per group through
+optax.multi_transform). dynjax's `grad_clip` clipped one norm over all parameters. This study runs, on
+CartPole with positions only (the task of the collapse), side by side in one window:
+
+- dynjax RTRRL-RFLO, 16 seeds vmapped: no clip (the default); clip 1.0 over all parameters
+  (clip_scope="global"); clip 1.0 per group, body and heads (clip_scope="group", the authors' placement);
+- the authors' code, 5 seeds: its defaults (no clip); clip 1.0 on both its optimizer groups.
+
+Per seed: best evaluation (step 0 excluded) and final (mean of the last 10% of evaluations). The authors'
+numbers are its own metric (first-episode return of 10 environments capped at 1,000 steps, see
+reference_rtrrl.py); dynjax's are gymnax's CartPole returns (capped at 500). Within each implementation the
+arms are compared with the two-sided Mann-Whitney U test, seeds as the unit.
+
+    python benchmarks/rtrrl_clip.py           # 1M steps per seed (dynjax ~25 min, authors ~8 min on 2 cores)
+    python benchmarks/rtrrl_clip.py --quick   # 2 seeds x 4,000 steps, dynjax only: a pipeline check
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dynjax import startup
+
+startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
+
+import reference_rtrrl
+from common import run_cell, slug
+from dynjax.results.stats import aggregate, compare, format_p, format_stats
+from dynjax.sweep import spec_from_dict
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TASK = dict(env_id="CartPole-v1", obs_mask="even")
+REFERENCE_TASK = ["--env_name", "CartPole-v1", "--obs_mask", "even"]
+# arm -> (config fields, hyperparameters) for dynjax
+DYNJAX_ARMS = {
+    "no clip (default)": ({}, {}),
+    "clip 1.0, global norm": ({"clip_scope": "global"}, {"grad_clip": 1.0}),
+    "clip 1.0, per group": ({"clip_scope": "group"}, {"grad_clip": 1.0}),
+}
+# arm -> the authors' command-line flags
+REFERENCE_ARMS = {
+    "no clip (its default)": [],
+    "clip 1.0, per group (its only placement)": ["--optimizer_params_rnn.gradient_clip", "1.0",
+                                                 "--optimizer_params_td.gradient_clip", "1.0"],
+}
+LEARNED = 400.0  # a seed "learned" when its best evaluation reaches this return (both metrics)
+
+
+def dynjax_arm(name: str, seeds: int, steps: int, root: Path) -> dict:
+    config, hparams = DYNJAX_ARMS[name]
+    spec = spec_from_dict({"algo": "rtrrl", "seeds": seeds, "config": TASK | config | {
+        "total_steps": steps, "eval_every": max(steps // 20, 1000)}, "hparams": hparams})
+    return run_cell(spec, root / "dynjax" / slug(name))
+
+
+def reference_arm(name: str, seeds: int, steps: int, root: Path) -> dict:
+    runs = [reference_rtrrl.run(seed, steps, REFERENCE_TASK + REFERENCE_ARMS[name],
+                                root / "reference" / f"{slug(name)}-seed{seed}.json") for seed in range(seeds)]
+    return {"per_seed": {"best": np.array([r["best"] for r in runs]), "final": np.array([r["final"] for r in runs])},
+            "wall_s": sum(r["wall_s"] for r in runs)}
+
+
+def row(impl: str, arm: str, per_seed: dict) -> str:
+    best, final = np.asarray(per_seed["best"], float), np.asarray(per_seed["final"], float)
+    return (f"| {impl} | {arm} | {len(best)} | {int((best >= LEARNED).sum())} | {format_stats(aggregate(best))} | "
+            f"{format_stats(aggregate(final))} |")
+
+
+def test_rows(impl: str, arms: dict[str, dict]) -> list[str]:
+    names = list(arms)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            for score in ("best", "final"):
+                c = compare(arms[a]["per_seed"][score], arms[b]["per_seed"][score])
+                out.append(f"| {impl} | {a} vs {b} | {score} | {c.verdict(a, b)} | {format_p(c.p_value)} | "
+                           f"{c.prob_improvement:.2f} |")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=16, help="dynjax seeds per arm (vmapped)")
+    ap.add_argument("--reference-seeds", type=int, default=5, help="seeds of the authors' code per arm (0..n-1)")
+    ap.add_argument("--steps", type=int, default=1_000_000, help="environment steps per seed")
+    ap.add_argument("--quick", action="store_true", help="2 seeds x 4,000 steps, dynjax only: a pipeline check")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    root = args.out or RESULTS / ("rtrrl_clip_quick" if args.quick else "rtrrl_clip")
+    seeds, steps = (2, 4000) if args.quick else (args.seeds, args.steps)
+    t0 = time.time()
+    ours = {arm: dynjax_arm(arm, seeds, steps, root) for arm in DYNJAX_ARMS}
+    theirs = {}
+    if not args.quick and reference_rtrrl.available():
+        theirs = {arm: reference_arm(arm, args.reference_seeds, steps, root) for arm in REFERENCE_ARMS}
+    lines = [f"# RTRRL under the paper's gradient clip: dynjax beside the authors' code"
+             + (" (quick pipeline check, not a result)" if args.quick else ""), "",
+             f"CartPole-v1, positions only, RFLO, N=32, the paper's other defaults; {steps:,} steps per seed. "
+             f"dynjax: {seeds} seeds vmapped, evaluation every {max(steps // 20, 1000):,} steps on 10 episodes "
+             "(gymnax returns, at most 500). Authors' code (../shared/anchors, JAX 0.4.38): seeds 0.."
+             f"{args.reference_seeds - 1}, evaluation every 10,000 steps, its own metric (first-episode return of "
+             "10 environments, at most 1,000). Per seed: best evaluation (step 0 excluded) and final (mean of the "
+             f"last 10% of evaluations); 'learned' = best >= {LEARNED:.0f}. Cells: IQM (95% bootstrap CI) · median "
+             "[q25, q75] over seeds.", "",
+             "| implementation | arm | seeds | learned | best | final |", "|---|---|---|---|---|---|"]
+    lines += [row("dynjax", arm, s["per_seed"]) for arm, s in ours.items()]
+    lines += [row("authors' code", arm, s["per_seed"]) for arm, s in theirs.items()]
+    if not theirs:
+        lines.append("| authors' code | not run | | | | |")
+    lines += ["", "Two-sided Mann-Whitney U tests between the arms of one implementation (seeds as the unit); "
+              "P(>) = probability that a seed of the first arm beats one of the second.", "",
+              "| implementation | arms | score | result | p | P(>) |", "|---|---|---|---|---|---|"]
+    lines += test_rows("dynjax", ours) + (test_rows("authors' code", theirs) if theirs else [])
+    lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (finished cells and runs are reused)."]
+    out_md = root.parent / (root.name + ".md")
+    out_md.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"wrote {out_md}")
+
+
+if __name__ == "__main__":
+    main()
