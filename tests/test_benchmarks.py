@@ -129,3 +129,11 @@ def test_rl_vs_sl_quick(tmp_path):
     first = table.split("## Performance")[1]
     run_script("rl_vs_sl", "--quick", "--out", str(out), "--from-saved")
     assert (tmp_path / "rvs.md").read_text().split("## Performance")[1] == first
+
+def test_rtrrl_clip_quick(tmp_path):
+    """The clip study's pipeline: three dynjax arms (no clip, global, per group) and their tests."""
+    run_script("rtrrl_clip", "--quick", "--out", str(tmp_path / "c"))
+    text = (tmp_path / "c.md").read_text()
+    for arm in ("no clip (default)", "clip 1.0, global norm", "clip 1.0, per group"):
+        assert f"| dynjax | {arm} | 2 |" in text, arm
+    assert "| dynjax | clip 1.0, global norm vs clip 1.0, per group | final |" in text

@@ -100,3 +100,25 @@ def test_unit_names_round_trip_and_reject_other_names():
     for bad in ("program-1-batch-", "program-a-batch-1", "program-1-batch-2-old", "learners.json"):
         with pytest.raises(ValueError, match="not a unit directory name"):
             UnitName.parse(bad)
+
+
+def test_a_field_added_with_the_old_behaviour_keeps_finished_runs(tmp_path):
+    """A run recorded before RTRRLConfig had clip_scope resumes when the field has the value that does what the
+    run did ("absent_means"); any other value, or a field without that metadata, is a difference."""
+    import json
+
+    from dynjax.agents.rtrrl import RTRRLConfig
+    from dynjax.results import run_record
+
+    absent = run_record.absent_means([RTRRLConfig()])
+    assert absent == {"clip_scope": "global"}
+    new = [{"config": 0, "fields": {"hidden_size": 32, "clip_scope": "global"}}]
+    (tmp_path / "config.json").write_text(json.dumps({"configs": [{"config": 0, "fields": {"hidden_size": 32}}],
+                                                      "invocations": [run_record.environment()]}))
+    run_record.start(tmp_path, new, ["x"], absent=absent)  # accepted, and the invocation appended
+    assert len(json.loads((tmp_path / "config.json").read_text())["invocations"]) == 2
+    with pytest.raises(ValueError, match="clip_scope: '<absent>' -> 'group'"):
+        run_record.start(tmp_path, [{"config": 0, "fields": {"hidden_size": 32, "clip_scope": "group"}}], ["x"],
+                         absent=absent)
+    with pytest.raises(ValueError, match="other resolved configurations"):
+        run_record.start(tmp_path, new, ["x"])

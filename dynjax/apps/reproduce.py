@@ -70,6 +70,8 @@ class Table(NamedTuple):
 TABLES: dict[str, Table] = {
     "rtrrl": Table("rtrrl_table.py", "rtrrl_table", True,
                    "RTRRL Table 2 (Lemmel & Grosu 2025): RFLO / RTRL / BPTT / linear TD on the paper's tasks"),
+    "rtrrl-clip": Table("rtrrl_clip.py", "rtrrl_clip", True,
+                        "RTRRL under the paper's gradient clip: global vs per-group clip, beside the authors' code"),
     "dynamic-rl": Table("dynamic_rl_table.py", "dynamic_rl_table", True,
                         "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent",
                         folder="dynamic_rl"),

@@ -133,12 +133,27 @@ def resolved_configs(programs: Sequence[Any], labels: Mapping[int, str]) -> list
     return json.loads(json.dumps(out))  # as it reads back from the file (tuples become lists)
 
 
-def _differences(old: Any, new: Any, where: str = "") -> list[str]:
+ABSENT_MEANS = "absent_means"  # configuration field metadata: see absent_means()
+
+
+def absent_means(configs: Sequence[Any]) -> dict[str, Any]:
+    """Fields added to a configuration class after runs were recorded without them, each with the value that
+    does what those runs did (dataclass field metadata "absent_means"): a record that lacks such a field still
+    matches a configuration that has that value, so adding an option does not orphan finished runs. A field
+    whose default changes behaviour has no such metadata, and its absence is a difference."""
+    return {f.name: f.metadata[ABSENT_MEANS] for c in configs for f in dataclasses.fields(c)
+            if ABSENT_MEANS in f.metadata}
+
+
+def _differences(old: Any, new: Any, where: str = "", absent: Mapping[str, Any] | None = None) -> list[str]:
+    absent = absent or {}
     if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new), key=str)
-                for d in _differences(old.get(k, "<absent>"), new.get(k, "<absent>"), f"{where}.{k}" if where else k)]
+        keys = sorted((set(old) | set(new)) - {k for k in set(new) - set(old) if k in absent and new[k] == absent[k]},
+                      key=str)
+        return [d for k in keys for d in _differences(old.get(k, "<absent>"), new.get(k, "<absent>"),
+                                                      f"{where}.{k}" if where else k, absent)]
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [d for i, (a, b) in enumerate(zip(old, new)) for d in _differences(a, b, f"{where}[{i}]")]
+        return [d for i, (a, b) in enumerate(zip(old, new)) for d in _differences(a, b, f"{where}[{i}]", absent)]
     return [] if old == new else [f"{where}: {old!r} -> {new!r}"]
 
 
@@ -148,16 +163,18 @@ def _versions(env: Mapping[str, Any]) -> dict[str, Any]:
             "python": env["python"], **env["packages"]}
 
 
-def start(out: Path, configs: list[dict[str, Any]], argv: Sequence[str] | None = None) -> dict[str, Any]:
+def start(out: Path, configs: list[dict[str, Any]], argv: Sequence[str] | None = None,
+          absent: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Open (or, for a resumed run, extend) `out`/config.json with this invocation; returns the record.
-    Raises ValueError if the run's configurations now resolve differently from what it started with."""
+    Raises ValueError if the run's configurations now resolve differently from what it started with (a field the
+    record lacks counts as the same when `absent` maps it to its new value: absent_means)."""
     path = out / "config.json"
     env = environment()
     invocation: dict[str, Any] = {"command": list(sys.argv if argv is None else argv), "cwd": os.getcwd(),
                                   "started": now(), "ended": None, "status": "running", **env}
     if path.exists():
         record = json.loads(path.read_text())
-        changed = _differences(record.get("configs"), configs)
+        changed = _differences(record.get("configs"), configs, absent=absent)
         if changed:
             raise ValueError(f"out: {out} was started with other resolved configurations ("
                              + "; ".join(changed[:8]) + (" ..." if len(changed) > 8 else "")

@@ -92,7 +92,7 @@ def run_sweep(spec: SweepSpec, out: Path, *, chunk_evals: int = 1, max_learners_
     prepare_run_dir(out, record | ({"snapshot_every": snapshot_every} if snapshot_every else {}))
     if jax.process_index() == 0:
         run_log = run_record.start(out, run_record.resolved_configs(programs, {g["config"]: g["label"] for g in grid}),
-                                   command)
+                                   command, absent=run_record.absent_means([p.config for p in programs]))
         warning = run_record.version_warning(run_log)
         if warning:
             log(warning)
