@@ -16,8 +16,8 @@ A CT-RNN body feeds linear actor and critic heads; everything learns online, one
 Parameters, traces z and Adam's moments are pytrees of the parameters' own shapes (AgentParams): the step's
 element-wise updates run on each leaf where it lies, with one scalar per group (body, actor, critic) for the decay
 and learning rate. (A flat parameter vector, used before, cost a concatenation of the eligibility, a slice of W
-out of it for every matrix product and a materialised zero block for the entropy gradient each step: RFLO with
-many learners ran about 1.3x slower.) The linear TD(lambda) actor-critic
+out of it for every matrix product and a materialised zero block for the entropy gradient each step: 15-20% of
+RFLO's kernel time with 512 learners, benchmarks/results/throughput_speedup.md.) The linear TD(lambda) actor-critic
 (`rule="linear"`) is the same agent without a recurrent body: its features are u_t itself.
 
 `make_train(config) -> train(key[, hparams])` is pure: `jax.jit(jax.vmap(train))(keys)` runs independent
