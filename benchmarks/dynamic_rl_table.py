@@ -56,7 +56,7 @@ startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices,
 from common import run_cell, slug
 from dynjax.agents import ALGORITHMS, driver
 from dynjax.results.metrics import diverged_mask, plot_learning_curves, read_metrics
-from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats
+from dynjax.results.stats import aggregate, compare, curve_scores, final_points, format_p, format_stats, steps_to_reach
 from dynjax.sweep import resolve, spec_from_dict
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -109,8 +109,7 @@ def cell(task: str, label: str, seeds: int, steps: int, n_evals: int, root: Path
 
 def first_step(success: np.ndarray, steps: np.ndarray, level: float) -> np.ndarray:
     """Per seed: the first evaluation step after step 0 with success >= level (> 0 for level 0); nan if never."""
-    hit = (success > 0 if level == 0 else success >= level)[:, 1:]
-    return np.where(hit.any(axis=1), steps[1:][np.argmax(hit, axis=1)], np.nan)
+    return steps_to_reach(success, steps, level, strictly=level == 0)
 
 
 def pre_swap(success: np.ndarray, steps: np.ndarray, swap_at: int) -> np.ndarray:

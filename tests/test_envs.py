@@ -113,3 +113,26 @@ def test_continuous_actions_reach_the_environment_unclipped():
         s, info = step(s)
         rewards.append(float(info.reward))
     assert min(rewards) < -0.1 - 1e-3, rewards
+
+
+def test_stateless_cartpole_is_cartpole_from_positions_with_normalised_return():
+    """POPGym's StatelessCartPole: gymnax CartPole-v1's dynamics, observations (x, theta) only, 1 / L per step
+    survived and truncation at L, so an episode's return is the fraction of the cap survived."""
+    spec = make_env("StatelessCartPoleEasy-popgym")
+    assert (spec.obs_dim, spec.max_steps, spec.n_actions) == (2, 200, 2)
+    base = make_env("CartPole-v1", {"max_steps_in_episode": 200})
+    key = jax.random.key(1)
+    (o, s), (ob, sb) = spec.env.reset(key, spec.params), base.env.reset(key, base.params)
+    np.testing.assert_array_equal(o, ob[np.array([0, 2])])
+    total, steps = 0.0, 0
+    for t in range(300):  # constant pushes: the pole falls within a few dozen steps
+        k = jax.random.fold_in(key, t)
+        o, s, r, term, trunc, _ = spec.env.step_within_episode(k, s, 1, spec.params)
+        ob, sb, rb, _, _, _ = base.env.step_within_episode(k, sb, 1, base.params)
+        np.testing.assert_array_equal(o, ob[np.array([0, 2])])
+        assert float(r) == pytest.approx(float(rb) / 200)
+        total, steps = total + float(r), steps + 1
+        if term or trunc:
+            break
+    assert term and 5 < steps < 200 and total == pytest.approx(steps / 200)
+    assert make_env("StatelessCartPoleHard-popgym").max_steps == 600

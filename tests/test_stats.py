@@ -63,3 +63,21 @@ def test_compare_finds_a_real_difference_and_no_false_one():
     assert np.isnan(compare([], [1.0]).p_value)
     with pytest.raises(ValueError, match="returns"):
         curve_scores(np.zeros(3), np.arange(3))
+
+
+def test_steps_to_reach_and_late_trend():
+    from dynjax.results.stats import late_trend, steps_to_reach
+
+    steps = np.arange(0, 2100, 100)  # step 0 and 20 evaluations
+    r = np.stack([np.minimum(steps / 1000.0, 1.0) + 0.01 * k for k in range(8)])  # plateau from step 1000
+    t = steps_to_reach(r, steps, 0.5)
+    assert t[0] == 500 and t[-1] == 500  # the first evaluation at or above the level (0.47 at 400 for the last)
+    assert np.isnan(steps_to_reach(r, steps, 5.0)).all()
+    assert steps_to_reach(np.zeros((1, 3)), np.arange(3), 0.0, strictly=True)[0] != steps_to_reach(
+        np.zeros((1, 3)), np.arange(3), 0.0)[0]
+    flat = late_trend(r)
+    assert not flat.rising and np.allclose(flat.change, 0.0)
+    rng = np.random.default_rng(0)
+    rising = late_trend(steps[None, :] / 100.0 + rng.normal(0, 0.1, (8, steps.size)))
+    assert rising.rising and rising.p_value < 0.05 and np.all(rising.change > 0)
+    assert not late_trend(-steps[None, :] / 100.0 + rng.normal(0, 0.1, (8, steps.size))).rising

@@ -176,10 +176,21 @@ class StepInfo(NamedTuple):
     episode_return: Array  # return of the episode this step finished (nan if it did not finish one)
 
 
+class Transition(NamedTuple):
+    """What one environment step returned to the agent (RTRRLLearner.learn's input)."""
+
+    obs: Array  # the next observation (a new episode's first when the step ended one: gymnax's auto-reset)
+    reward: Array
+    terminated: Array
+    truncated: Array
+    final_obs: Array  # the observation the step produced, before any auto-reset (the bootstrap's)
+
+
 class RTRRLLearner(NamedTuple):
     """An RTRRL learner (dynjax.agents.driver.Learner), all pure: `init(key, hp) -> state`; `step(state) ->
     (state, StepInfo)` is one online update, `update` the same reported to the driver; `closed_loop(state)`;
-    `episode_start(body, obs, dt) -> (h, trace)`."""
+    `episode_start(body, obs, dt) -> (h, trace)`; `learn(state, action, transition) -> (state, StepInfo)`
+    the update alone, for a stream of transitions the caller provides."""
 
     config: RTRRLConfig
     spec: EnvSpec
@@ -191,6 +202,7 @@ class RTRRLLearner(NamedTuple):
     diagnostics: None
     train_metrics: tuple[str, ...]
     episode_start: Callable[[Any, Array, Array], tuple[Array, Any]]
+    learn: Callable[[LearnerState, Array, Transition], tuple[LearnerState, StepInfo]]
 
 
 def eligibility(policy: Policy, rule: OnlineRule | None, params: AgentParams, fb: Feedback | None, trace: Any,
@@ -297,20 +309,21 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
             diverged_at=jnp.full((), -1, jnp.int32),
         )
 
-    def train_step(s: LearnerState) -> tuple[LearnerState, StepInfo]:
+    def learn(s: LearnerState, action: Array, tr: Transition) -> tuple[LearnerState, StepInfo]:
+        """One online update from a transition the agent's action `action` (taken at its features s.h) led to:
+        the TD error, the traces and the Adam step, then the features for the next step (a new episode's from
+        tr.obs when the transition ended one). s.env_state and s.key are left as they are: `train_step` (its
+        own environment) sets them; a caller replaying a recorded stream (benchmarks/rtrrl_differential.py)
+        need not have them."""
         hp = s.hp
         p = s.theta
-        key, k_act, k_env = jax.random.split(s.key, 3)
-        action = policy.sample(k_act, p.heads.W_A @ s.h)
         fb = s.feedback if config.feedback_alignment else None
         psi, ent = eligibility(policy, rule, p, fb, s.trace, s.h, action, hp.eta_pi)
         v = value(p.heads, s.h)
-
-        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, action, env_params)
-        done = jnp.logical_or(terminated, truncated)
+        done = jnp.logical_or(tr.terminated, tr.truncated)
         # Bootstrap value from the observation the step really produced (before any auto-reset).
-        h_boot, aux_boot = body_step(p.body, s.h, inputs(info["final_observation"], action, reward), hp.dt)
-        delta = td_error(reward, v, value(p.heads, h_boot), terminated, hp.gamma)
+        h_boot, aux_boot = body_step(p.body, s.h, inputs(tr.final_obs, action, tr.reward), hp.dt)
+        delta = td_error(tr.reward, v, value(p.heads, h_boot), tr.terminated, hp.gamma)
 
         decay = per_group(hp.gamma * hp.lambda_rnn, hp.gamma * hp.lambda_actor, hp.gamma * hp.lambda_critic)
         z = jax.tree.map(accumulating_trace, s.z, psi, decay)
@@ -328,19 +341,27 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
 
         # Next features: continue the episode, or start the next one from the reset observation.
         if linear:
-            h_next, trace = jnp.where(done, inputs(obs, policy.null_action, jnp.zeros(())), h_boot), ()
+            h_next, trace = jnp.where(done, inputs(tr.obs, policy.null_action, jnp.zeros(())), h_boot), ()
         else:
-            h_reset, aux_reset = body_step(p.body, jnp.zeros_like(s.h), inputs(obs, policy.null_action, jnp.zeros(())), hp.dt)
+            h_reset, aux_reset = body_step(p.body, jnp.zeros_like(s.h), inputs(tr.obs, policy.null_action, jnp.zeros(())), hp.dt)
             aux = jax.tree.map(lambda a, b: jnp.where(done, a, b), aux_reset, aux_boot)
             trace = rule.update(s.trace, p.body, aux, hp.dt, restart=done)
             h_next = jnp.where(done, h_reset, h_boot)
-        ep_return = s.ep_return + reward
+        ep_return = s.ep_return + tr.reward
         s = s._replace(
             theta=theta, opt_state=opt_state, z=jax.tree.map(lambda x: jnp.where(done, 0.0, x), z), h=h_next, trace=trace,
-            env_state=env_state, key=key, step=s.step + 1, ep_return=jnp.where(done, 0.0, ep_return),
+            step=s.step + 1, ep_return=jnp.where(done, 0.0, ep_return),
         )
-        return s, StepInfo(reward=reward, terminated=terminated, truncated=truncated, delta=delta,
+        return s, StepInfo(reward=tr.reward, terminated=tr.terminated, truncated=tr.truncated, delta=delta,
                            episode_return=jnp.where(done, ep_return, jnp.nan))
+
+    def train_step(s: LearnerState) -> tuple[LearnerState, StepInfo]:
+        """One step of the agent in its environment: act from s.h, step the environment, `learn`."""
+        key, k_act, k_env = jax.random.split(s.key, 3)
+        action = policy.sample(k_act, s.theta.heads.W_A @ s.h)
+        obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, action, env_params)
+        return learn(s._replace(env_state=env_state, key=key), action,
+                     Transition(obs, reward, terminated, truncated, info["final_observation"]))
 
     def closed_loop(s: LearnerState) -> ClosedLoop:
         """The frozen agent: h' = CT-RNN step (the linear agent: h' = x), greedy (eval_greedy) actions."""
@@ -362,7 +383,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
 
     return RTRRLLearner(config=config, spec=spec, init=init, step=train_step, update=update, closed_loop=closed_loop,
                         parameters=lambda s: s.theta, diagnostics=None, train_metrics=(),
-                        episode_start=episode_start)
+                        episode_start=episode_start, learn=learn)
 
 
 def make_train(config: RTRRLConfig) -> Callable[..., tuple[LearnerState, EvalMetrics]]:

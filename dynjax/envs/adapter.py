@@ -24,12 +24,13 @@ from gymnax.environments import spaces
 from dynjax.envs.decision import DECISION_ENVS
 from dynjax.envs.seq_nav import SEQ_NAV_ENVS
 from dynjax.envs.slider_crank import SLIDER_CRANK_ENVS
+from dynjax.envs.stateless_cartpole import STATELESS_CARTPOLE_ENVS
 
 Array = jax.Array
 ObsMask = None | str | Sequence[int]
 
 # dynjax's own environments (id -> factory returning (env, default params)) and short aliases for some of them
-DYNJAX_ENVS: dict[str, Any] = {**DECISION_ENVS, **SEQ_NAV_ENVS, **SLIDER_CRANK_ENVS}
+DYNJAX_ENVS: dict[str, Any] = {**DECISION_ENVS, **SEQ_NAV_ENVS, **SLIDER_CRANK_ENVS, **STATELESS_CARTPOLE_ENVS}
 ENV_ALIASES: dict[str, str] = {"seq-nav": "SeqNav-dynjax", "slider-crank": "SliderCrank-dynjax"}
 
 

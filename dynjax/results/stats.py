@@ -58,6 +58,41 @@ def curve_scores(returns: np.ndarray, steps: np.ndarray) -> CurveScores:
     return CurveScores(final, best, auc)
 
 
+def steps_to_reach(values: np.ndarray, steps: np.ndarray, level: float, strictly: bool = False) -> np.ndarray:
+    """Per learner (row of `values`, shape (learners, points), evaluated at `steps` (points,)): the first
+    evaluation step after step 0 at which the value reaches `level` (>= level, or > level with `strictly`);
+    nan for a learner that never does (a time-to-threshold: report how many reached it beside its statistics)."""
+    v = np.asarray(values, dtype=float)[:, 1:]
+    hit = v > level if strictly else v >= level
+    return np.where(hit.any(axis=1), np.asarray(steps)[1:][np.argmax(hit, axis=1)], np.nan)
+
+
+class Trend(NamedTuple):
+    """Whether learning curves still rise at the end of their budget (`late_trend`)."""
+
+    change: np.ndarray  # per learner: mean of the last 10% of evaluations - mean of the 10% before them
+    p_value: float  # two-sided Wilcoxon signed-rank test of `change` against 0 (nan with fewer than 2 learners)
+    rising: bool  # significant at 0.05 and the median change is positive
+
+
+def late_trend(returns: np.ndarray, alpha: float = 0.05) -> Trend:
+    """Is the budget still the limit? Per learner, the last 10% of the evaluations after step 0 (what `final`
+    averages) against the 10% just before; across learners, the Wilcoxon signed-rank test (learners as the
+    unit). `rising` means the curves were still going up when training stopped."""
+    from scipy.stats import wilcoxon
+
+    r = np.asarray(returns, dtype=float)[:, 1:]
+    k = final_points(r.shape[1] + 1)
+    if r.shape[1] < 2 * k:
+        return Trend(np.full(r.shape[0], np.nan), math.nan, False)
+    change = r[:, -k:].mean(axis=1) - r[:, -2 * k:-k].mean(axis=1)
+    change_ok = change[np.isfinite(change)]
+    if change_ok.size < 2 or np.all(change_ok == 0):
+        return Trend(change, math.nan if change_ok.size < 2 else 1.0, False)
+    p = float(wilcoxon(change_ok).pvalue)
+    return Trend(change, p, bool(p < alpha and np.median(change_ok) > 0))
+
+
 def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Interquartile mean: the mean of the middle 50% of x along `axis`."""
     from scipy.stats import trim_mean
