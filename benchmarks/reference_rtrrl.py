@@ -55,6 +55,9 @@ def run(seed: int, steps: int, args: list[str], cache: Path, eval_every_steps: i
     Returns {"seed", "steps", "args", "evals": [[env steps, eval reward], ...], "best", "final", "wall_s"}: it
     evaluates after its training iterations i = 0, every, 2 every, ... and the last, i.e. after (i + 1) x 1,000
     steps (never untrained, so every evaluation counts for best); final = the mean of the last 10% of them."""
+    if seed < 1:
+        raise ValueError(f"seed: {seed}; the authors' rtrrl.py draws a random seed for 0 (`args.seed or "
+                         "np.random.randint(1e6)`), so its runs are numbered from 1")
     if cache.exists():
         done = json.loads(cache.read_text())
         if (done.get("args") == args and done.get("steps") == steps and done.get("seed") == seed

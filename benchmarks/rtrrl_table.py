@@ -179,7 +179,7 @@ def authors_cell(task: str, algo: str, seeds: int, steps: int, root: Path, run_m
     flags, config = AUTHORS_TASKS[task]
     args = flags + AUTHORS_MODES[algo]
     runs = []
-    for seed in range(seeds):
+    for seed in range(1, seeds + 1):  # the authors' code draws a random seed for 0
         cache = root / "authors" / f"{slug(task)}--{slug(algo)}" / f"seed{seed}.json"
         if not cache.exists() and not (run_missing and reference_rtrrl.available()):
             continue

@@ -137,3 +137,12 @@ def test_rtrrl_clip_quick(tmp_path):
     for arm in ("no clip (default)", "clip 1.0, global norm", "clip 1.0, per group"):
         assert f"| dynjax | {arm} | 2 |" in text, arm
     assert "| dynjax | clip 1.0, global norm vs clip 1.0, per group | final |" in text
+
+
+def test_rtrrl_differential_quick(tmp_path):
+    """From the checked-in 40-step recordings of the authors' code: the table, its CSV and figure."""
+    run_script("rtrrl_differential", "--quick", "--out", str(tmp_path / "d.md"))
+    text = (tmp_path / "d.md").read_text()
+    assert "| RFLO: dynjax's pieces in the authors' order | max abs h | " in text
+    assert "(float32 rounding)" in text and "defect 2" in text
+    assert (tmp_path / "d.csv").exists() and (tmp_path / "d.png").exists()

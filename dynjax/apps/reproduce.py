@@ -72,6 +72,9 @@ TABLES: dict[str, Table] = {
                    "RTRRL Table 2 (Lemmel & Grosu 2025): RFLO / RTRL / BPTT / linear TD on the paper's tasks"),
     "rtrrl-clip": Table("rtrrl_clip.py", "rtrrl_clip", True,
                         "RTRRL under the paper's gradient clip: global vs per-group clip, beside the authors' code"),
+    "rtrrl-differential": Table("rtrrl_differential.py", "rtrrl_differential", False,
+                                "RTRRL step by step against a recording of the authors' code (h, TD error, "
+                                "parameters; their RTRL's contraction)"),
     "dynamic-rl": Table("dynamic_rl_table.py", "dynamic_rl_table", True,
                         "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent",
                         folder="dynamic_rl"),
