@@ -32,9 +32,7 @@ from dynjax import startup
 startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
 
 import reference_rtrrl
-from common import run_cell, slug
-from dynjax.results.stats import aggregate, compare, format_p, format_stats
-from dynjax.sweep import spec_from_dict
+from option_study import dynjax_arm, reference_arm, row, test_rows
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TASK = dict(env_id="CartPole-v1", obs_mask="even")
@@ -52,21 +50,6 @@ REFERENCE_ARMS = {
                                                  "--optimizer_params_td.gradient_clip", "1.0"],
 }
 LEARNED = 400.0  # a seed "learned" when its best evaluation reaches this return (both metrics)
-
-
-def dynjax_arm(name: str, seeds: int, steps: int, root: Path) -> dict:
-    config, hparams = DYNJAX_ARMS[name]
-    spec = spec_from_dict({"algo": "rtrrl", "seeds": seeds, "config": TASK | config | {
-        "total_steps": steps, "eval_every": max(steps // 20, 1000)}, "hparams": hparams})
-    return run_cell(spec, root / "dynjax" / slug(name))
-
-
-def reference_arm(name: str, seeds: int, steps: int, root: Path) -> dict:
-    runs = [reference_rtrrl.run(seed, steps, REFERENCE_TASK + REFERENCE_ARMS[name],
-                                root / "reference" / f"{slug(name)}-seed{seed}.json")
-            for seed in range(1, seeds + 1)]  # the authors' code draws a random seed for 0
-    return {"per_seed": {"best": np.array([r["best"] for r in runs]), "final": np.array([r["final"] for r in runs])},
-            "wall_s": sum(r["wall_s"] for r in runs)}
 
 
 def clip_activity(seeds: int, steps: int) -> list[str]:
@@ -101,28 +84,10 @@ def clip_activity(seeds: int, steps: int) -> list[str]:
             "the scale: its normalisation is per parameter over time, and every step now arrives at norm 1."]
 
 
-def row(impl: str, arm: str, per_seed: dict) -> str:
-    best, final = np.asarray(per_seed["best"], float), np.asarray(per_seed["final"], float)
-    return (f"| {impl} | {arm} | {len(best)} | {int((best >= LEARNED).sum())} | {format_stats(aggregate(best))} | "
-            f"{format_stats(aggregate(final))} |")
-
-
-def test_rows(impl: str, arms: dict[str, dict]) -> list[str]:
-    names = list(arms)
-    out = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            for score in ("best", "final"):
-                c = compare(arms[a]["per_seed"][score], arms[b]["per_seed"][score])
-                out.append(f"| {impl} | {a} vs {b} | {score} | {c.verdict(a, b)} | {format_p(c.p_value)} | "
-                           f"{c.prob_improvement:.2f} |")
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=16, help="dynjax seeds per arm (vmapped)")
-    ap.add_argument("--reference-seeds", type=int, default=5, help="seeds of the authors' code per arm (0..n-1)")
+    ap.add_argument("--reference-seeds", type=int, default=5, help="seeds of the authors' code per arm (1..n)")
     ap.add_argument("--steps", type=int, default=1_000_000, help="environment steps per seed")
     ap.add_argument("--quick", action="store_true", help="2 seeds x 4,000 steps, dynjax only: a pipeline check")
     ap.add_argument("--out", type=Path, default=None)
@@ -130,22 +95,23 @@ def main() -> None:
     root = args.out or RESULTS / ("rtrrl_clip_quick" if args.quick else "rtrrl_clip")
     seeds, steps = (2, 4000) if args.quick else (args.seeds, args.steps)
     t0 = time.time()
-    ours = {arm: dynjax_arm(arm, seeds, steps, root) for arm in DYNJAX_ARMS}
+    ours = {arm: dynjax_arm(arm, TASK, *DYNJAX_ARMS[arm], seeds, steps, root) for arm in DYNJAX_ARMS}
     theirs = {}
     if not args.quick and reference_rtrrl.available():
-        theirs = {arm: reference_arm(arm, args.reference_seeds, steps, root) for arm in REFERENCE_ARMS}
+        theirs = {arm: reference_arm(arm, REFERENCE_TASK + REFERENCE_ARMS[arm], args.reference_seeds, steps, root)
+                  for arm in REFERENCE_ARMS}
     lines = [f"# RTRRL under the paper's gradient clip: dynjax beside the authors' code"
              + (" (quick pipeline check, not a result)" if args.quick else ""), "",
              f"CartPole-v1, positions only, RFLO, N=32, the paper's other defaults; {steps:,} steps per seed. "
              f"dynjax: {seeds} seeds vmapped, evaluation every {max(steps // 20, 1000):,} steps on 10 episodes "
-             "(gymnax returns, at most 500). Authors' code (../shared/anchors, JAX 0.4.38): seeds 0.."
-             f"{args.reference_seeds - 1}, evaluation every 10,000 steps, its own metric (first-episode return of "
+             "(gymnax returns, at most 500). Authors' code (../shared/anchors, JAX 0.4.38): seeds 1.."
+             f"{args.reference_seeds}, evaluation every 10,000 steps, its own metric (first-episode return of "
              "10 environments, at most 1,000). Per seed: best evaluation (step 0 excluded) and final (mean of the "
              f"last 10% of evaluations); 'learned' = best >= {LEARNED:.0f}. Cells: IQM (95% bootstrap CI) · median "
              "[q25, q75] over seeds.", "",
              "| implementation | arm | seeds | learned | best | final |", "|---|---|---|---|---|---|"]
-    lines += [row("dynjax", arm, s["per_seed"]) for arm, s in ours.items()]
-    lines += [row("authors' code", arm, s["per_seed"]) for arm, s in theirs.items()]
+    lines += [row("dynjax", arm, s["per_seed"], LEARNED) for arm, s in ours.items()]
+    lines += [row("authors' code", arm, s["per_seed"], LEARNED) for arm, s in theirs.items()]
     if not theirs:
         lines.append("| authors' code | not run | | | | |")
     lines += ["", "Two-sided Mann-Whitney U tests between the arms of one implementation (seeds as the unit); "

@@ -106,22 +106,25 @@ AUTHORS_SEEDS = 5
 AUTHORS_MAX_STEPS = {"RTRRL-RFLO": 1_000_000, "linear TD(lambda)": 1_000_000, "RTRRL-RTRL": 200_000}
 
 
-def table_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, root: Path) -> dict:
-    """One table cell as a `dynjax` sweep of one configuration; a finished or interrupted cell with the same
-    spec is reused / resumed by the sweep runner, a cell from another budget is removed first."""
+def table_cell(task: str, algo: str, seeds: int, steps: int, eval_every: int, root: Path, name: str | None = None,
+               config: dict | None = None, hparams: dict | None = None) -> dict:
+    """One table cell as a `dynjax` sweep of one configuration, in root/<name> (default <task>--<algo>); a
+    finished or interrupted cell with the same spec is reused / resumed by the sweep runner, a cell from another
+    budget is removed first. `config` and `hparams` change fields of the task's configuration (the studies of
+    benchmarks/rtrrl_lambda.py and rtrrl_scale.py)."""
     fields, _, _ = TASKS[task]
     fields = dict(fields)
     env_args = dict(fields.pop("env_args", ()))
     rule = ALGOS[algo]
-    config = fields | {"total_steps": steps, "eval_every": eval_every}
+    config = fields | {"total_steps": steps, "eval_every": eval_every} | (config or {})
     if rule == "ppo":
         spec = {"algo": "ppo-rnn", "preset": "rtrrl", "config": config | PPO}
     elif rule == "linear":
         spec = {"algo": "linear-td", "config": config}
     else:
         spec = {"algo": "rtrrl", "config": config | {"rule": rule}}
-    spec = spec_from_dict(spec | {"seeds": seeds, "env_args": env_args})
-    return run_cell(spec, root / f"{slug(task)}--{slug(algo)}")
+    spec = spec_from_dict(spec | {"seeds": seeds, "env_args": env_args} | ({"hparams": hparams} if hparams else {}))
+    return run_cell(spec, root / (name or f"{slug(task)}--{slug(algo)}"))
 
 
 def budget(task: str, algo: str, quick: bool) -> int:

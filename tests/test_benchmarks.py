@@ -146,3 +146,37 @@ def test_rtrrl_differential_quick(tmp_path):
     assert "| RFLO: dynjax's pieces in the authors' order | max abs h | " in text
     assert "(float32 rounding)" in text and "defect 2" in text
     assert (tmp_path / "d.csv").exists() and (tmp_path / "d.png").exists()
+
+
+def test_rtrrl_lambda_quick(tmp_path):
+    run_script("rtrrl_lambda", "--quick", "--out", str(tmp_path / "lam"))
+    text = (tmp_path / "lam.md").read_text()
+    assert "| 4 | 20,000 |" in text and "| 8 | 20,000 |" in text and "Spearman" in text
+    assert "| 0.5 | " in text and (tmp_path / "lam" / "memory_vs_lambda.png").exists()
+
+
+def test_rtrrl_scale_quick(tmp_path):
+    run_script("rtrrl_scale", "--quick", "--out", str(tmp_path / "sc"))
+    text = (tmp_path / "sc.md").read_text()
+    for task in ("MemoryChain-32", "CartPole, positions only"):
+        for rule in ("RTRRL-RFLO", "RTRRL-RTRL"):
+            assert f"| {task} | {rule} | 8 | 20,000 |" in text and f"| {task} | {rule} | 16 | 20,000 |" in text
+    assert (tmp_path / "sc" / "performance_vs_n.png").exists()
+
+
+def test_rtrrl_gradients_quick(tmp_path):
+    """The gradient-quality probe: its exact-RTRL update equals autodiff through the recorded window (the check
+    column), and RFLO with the exact signal points along the true update (it only drops the recurrent term)."""
+    run_script("rtrrl_gradients", "--quick", "--out", str(tmp_path / "g"))
+    rows = [r for r in (tmp_path / "g.md").read_text().splitlines() if r.startswith("| 2,000 |")]
+    cols = [c.strip() for c in rows[0].split("|")[1:-1]]
+    assert float(cols[2]) < 1e-4  # autodiff check
+    assert float(cols[4].split()[0]) > 0.5  # RFLO exact: step cos
+    assert (tmp_path / "g" / "per_learner.csv").exists() and (tmp_path / "g" / "gradient_quality.png").exists()
+
+
+def test_rtrrl_reward_norm_quick(tmp_path):
+    run_script("rtrrl_reward_norm", "--quick", "--out", str(tmp_path / "rn"))
+    text = (tmp_path / "rn.md").read_text()
+    for arm in ("reward_norm none (default)", "reward_norm standardize", "reward_norm scale"):
+        assert f"| dynjax | {arm} | 2 |" in text, arm

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from dynjax.rules.td import accumulating_trace, dutch_trace, lambda_returns, td_error
 
@@ -88,3 +89,36 @@ def test_dutch_trace_equals_online_lambda_return(x64):
         w = w + alpha * (delta + v - v_old) * z - alpha * (v - v_old) * x[t]
         v_old = v_next
     np.testing.assert_allclose(w, w_final_prev, rtol=1e-8, atol=1e-12)
+
+
+def test_reward_normalisation_forms():
+    """standardize: (r - mean) / std of the rewards (a constant reward becomes 0); scale: r / std of the
+    discounted return, sign kept; both against numpy on the same stream; clipped while the moments settle."""
+    import jax.numpy as jnp
+
+    from dynjax.agents import reward_norm as rn
+
+    rng = np.random.default_rng(0)
+    rewards = rng.normal(1.0, 2.0, 500).astype(np.float32)
+    dones = np.zeros(500, bool)
+    dones[99::100] = True
+    gamma = 0.9
+    s_std, s_sc = rn.init(), rn.init()
+    for r, d in zip(rewards, dones):
+        s_std = rn.update(s_std, jnp.float32(r), jnp.bool_(d), gamma, "standardize")
+        s_sc = rn.update(s_sc, jnp.float32(r), jnp.bool_(d), gamma, "scale")
+    G, g = [], 0.0
+    for r, d in zip(rewards, dones):
+        g = gamma * g + r
+        G.append(g)
+        g = 0.0 if d else g
+    x = jnp.float32(3.0)
+    assert float(rn.normalize(s_std, x, "standardize")) == pytest.approx((3.0 - rewards.mean()) / rewards.std(), rel=1e-3)
+    assert float(rn.normalize(s_sc, x, "scale")) == pytest.approx(3.0 / np.std(G), rel=1e-3)
+    assert float(rn.normalize(s_sc, x, "none")) == 3.0 and rn.update(s_sc, x, False, gamma, "none") is s_sc
+    const = rn.init()
+    for _ in range(5):
+        const = rn.update(const, jnp.float32(1.0), jnp.bool_(False), gamma, "standardize")
+    assert abs(float(rn.normalize(const, jnp.float32(1.0), "standardize"))) < 1e-3
+    first = rn.update(rn.init(), jnp.float32(5.0), jnp.bool_(False), gamma, "scale")
+    assert float(rn.normalize(first, jnp.float32(5.0), "scale")) == rn.CLIP  # no variance yet: clipped

@@ -33,6 +33,7 @@ import optax
 
 from dynjax.agents import driver
 from dynjax.agents.driver import UpdateReport, first_bad, hparam_arrays
+from dynjax.agents import reward_norm
 from dynjax.agents.evaluation import EvalMetrics
 from dynjax.analysis.closed_loop import ClosedLoop
 from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
@@ -102,6 +103,11 @@ class RTRRLConfig:
         "help": "where hparams.grad_clip applies: global (one norm over all parameters) | group (the body's and "
                 "the heads' updates each to their own norm, as the authors' code clips)",
         "absent_means": "global"})  # runs recorded before this field clipped globally
+    reward_norm: str = dataclasses.field(default="none", metadata={
+        "help": "running reward normalisation, applied to the TD error and the Meta-RL input alike "
+                "(dynjax.agents.reward_norm): none | standardize ((r - mean) / std, the authors' definition) | "
+                "scale (r / std of the discounted return)",
+        "absent_means": "none"})
     total_steps: int = 300_000
     eval_every: int = 10_000
     eval_episodes: int = 10
@@ -118,6 +124,7 @@ class RTRRLConfig:
             errors.check(check_choice, "rule", self.rule, RULE_CHOICES)
             errors.check(check_choice, "critic_trace", self.critic_trace, ("accumulating", "dutch"))
             errors.check(check_choice, "clip_scope", self.clip_scope, ("global", "group"))
+            errors.check(check_choice, "reward_norm", self.reward_norm, reward_norm.CHOICES)
             errors.require(self.critic_trace != "dutch" or self.rule == "linear",
                            "critic_trace: 'dutch' needs a linear critic on fixed features (rule='linear')")
             errors.check(check_divides, self.total_steps, self.eval_every)
@@ -163,6 +170,7 @@ class LearnerState(NamedTuple):
     hp: RTRRLHParams
     step: Array  # environment steps taken
     ep_return: Array  # return of the running training episode
+    reward_stats: reward_norm.RewardStats  # running moments of RTRRLConfig.reward_norm (unused for "none")
     diverged_at: Array  # first step with a non-finite TD error or parameter (-1: never); the learner is frozen
 
 
@@ -242,7 +250,8 @@ def update_clip(scope: str, static_clip: float, clip: Array,
     return optax.multi_transform({g: optax.clip_by_global_norm(clip) for g in ("body", "heads")}, groups)
 
 
-def _policy(spec: EnvSpec) -> Policy:
+def policy_of(spec: EnvSpec) -> Policy:
+    """RTRRL's policy for an environment: softmax over discrete actions, a bounded Gaussian otherwise."""
     return categorical(spec.n_actions) if spec.discrete else bounded_gaussian(spec.low, spec.high)
 
 
@@ -250,7 +259,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
     """Validate `config` and build the pure functions of one RTRRL learner."""
     spec = config.validate()
     env, env_params = spec.env, spec.params
-    policy = _policy(spec)
+    policy = policy_of(spec)
     linear = config.rule == "linear"
     rule = None if linear else RULES[config.rule]
     n_act_feat = policy.action_features(policy.null_action).shape[0]
@@ -306,6 +315,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
             hp=hp,
             step=jnp.zeros((), jnp.int32),
             ep_return=jnp.zeros(()),
+            reward_stats=reward_norm.init(),
             diverged_at=jnp.full((), -1, jnp.int32),
         )
 
@@ -321,9 +331,11 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         psi, ent = eligibility(policy, rule, p, fb, s.trace, s.h, action, hp.eta_pi)
         v = value(p.heads, s.h)
         done = jnp.logical_or(tr.terminated, tr.truncated)
+        stats = reward_norm.update(s.reward_stats, tr.reward, done, hp.gamma, config.reward_norm)
+        r = reward_norm.normalize(stats, tr.reward, config.reward_norm)
         # Bootstrap value from the observation the step really produced (before any auto-reset).
-        h_boot, aux_boot = body_step(p.body, s.h, inputs(tr.final_obs, action, tr.reward), hp.dt)
-        delta = td_error(tr.reward, v, value(p.heads, h_boot), tr.terminated, hp.gamma)
+        h_boot, aux_boot = body_step(p.body, s.h, inputs(tr.final_obs, action, r), hp.dt)
+        delta = td_error(r, v, value(p.heads, h_boot), tr.terminated, hp.gamma)
 
         decay = per_group(hp.gamma * hp.lambda_rnn, hp.gamma * hp.lambda_actor, hp.gamma * hp.lambda_critic)
         z = jax.tree.map(accumulating_trace, s.z, psi, decay)
@@ -350,7 +362,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
         ep_return = s.ep_return + tr.reward
         s = s._replace(
             theta=theta, opt_state=opt_state, z=jax.tree.map(lambda x: jnp.where(done, 0.0, x), z), h=h_next, trace=trace,
-            step=s.step + 1, ep_return=jnp.where(done, 0.0, ep_return),
+            step=s.step + 1, ep_return=jnp.where(done, 0.0, ep_return), reward_stats=stats,
         )
         return s, StepInfo(reward=tr.reward, terminated=tr.terminated, truncated=tr.truncated, delta=delta,
                            episode_return=jnp.where(done, ep_return, jnp.nan))
@@ -371,8 +383,11 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
             out = p.heads.W_A @ h
             return policy.mode(out) if config.eval_greedy else policy.sample(key, out)
 
+        def seen(obs: Array, action: Array, reward: Array) -> Array:  # the input, with the frozen reward moments
+            return inputs(obs, action, reward_norm.normalize(s.reward_stats, reward, config.reward_norm))
+
         return ClosedLoop(h0=jnp.zeros((n_feat,)), step=lambda h, x: body_step(p.body, h, x, s.hp.dt)[0],
-                          inputs=inputs, act=act, null_action=policy.null_action)
+                          inputs=seen, act=act, null_action=policy.null_action)
 
     def update(s: LearnerState) -> tuple[LearnerState, UpdateReport]:
         """One online step, reported to the driver (its TD error must stay finite)."""

@@ -72,9 +72,19 @@ TABLES: dict[str, Table] = {
                    "RTRRL Table 2 (Lemmel & Grosu 2025): RFLO / RTRL / BPTT / linear TD on the paper's tasks"),
     "rtrrl-clip": Table("rtrrl_clip.py", "rtrrl_clip", True,
                         "RTRRL under the paper's gradient clip: global vs per-group clip, beside the authors' code"),
+    "rtrrl-reward-norm": Table("rtrrl_reward_norm.py", "rtrrl_reward_norm", True,
+                               "RTRRL with reward normalisation (none / standardize / scale) beside the authors' "
+                               "normalize_reward True / False"),
     "rtrrl-differential": Table("rtrrl_differential.py", "rtrrl_differential", False,
                                 "RTRRL step by step against a recording of the authors' code (h, TD error, "
                                 "parameters; their RTRL's contraction)"),
+    "rtrrl-lambda": Table("rtrrl_lambda.py", "rtrrl_lambda", True,
+                          "RTRRL's memory length on MemoryChain against the trace decay lambda (0.5-0.99)"),
+    "rtrrl-gradients": Table("rtrrl_gradients.py", "rtrrl_gradients", True,
+                             "RTRRL's online updates over training: RFLO and RTRL (with FA) against the true "
+                             "gradient, cosines and noise"),
+    "rtrrl-scale": Table("rtrrl_scale.py", "rtrrl_scale", True,
+                         "RTRRL with hidden size N = 8-256 on MemoryChain-32 and CartPole positions-only"),
     "dynamic-rl": Table("dynamic_rl_table.py", "dynamic_rl_table", True,
                         "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent",
                         folder="dynamic_rl"),
