@@ -103,15 +103,15 @@ def test_unit_names_round_trip_and_reject_other_names():
 
 
 def test_a_field_added_with_the_old_behaviour_keeps_finished_runs(tmp_path):
-    """A run recorded before RTRRLConfig had clip_scope resumes when the field has the value that does what the
-    run did ("absent_means"); any other value, or a field without that metadata, is a difference."""
+    """A run recorded before RTRRLConfig had clip_scope (or reward_norm) resumes when the field has the value that
+    does what the run did ("absent_means"); any other value, or a field without that metadata, is a difference."""
     import json
 
     from dynjax.agents.rtrrl import RTRRLConfig
     from dynjax.results import run_record
 
     absent = run_record.absent_means([RTRRLConfig()])
-    assert absent == {"clip_scope": "global"}
+    assert absent == {"clip_scope": "global", "reward_norm": "none"}
     new = [{"config": 0, "fields": {"hidden_size": 32, "clip_scope": "global"}}]
     (tmp_path / "config.json").write_text(json.dumps({"configs": [{"config": 0, "fields": {"hidden_size": 32}}],
                                                       "invocations": [run_record.environment()]}))
