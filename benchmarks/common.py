@@ -22,3 +22,30 @@ def run_cell(spec: SweepSpec, out: Path, **kwargs: Any) -> dict:
     except RunDirectoryMismatch:
         shutil.rmtree(out)
         return run_sweep(spec, out, **kwargs)
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def median_iqr_errorbar(ax, xs, stats: list[dict], label: str) -> None:
+    """Median with an IQR bar per x, from dynjax.results.stats.aggregate results (one per x)."""
+    import numpy as np
+
+    med = np.array([s["median"] for s in stats], float)
+    err = [med - np.array([s["q25"] for s in stats], float), np.array([s["q75"] for s in stats], float) - med]
+    ax.errorbar(xs, med, yerr=err, marker="o", capsize=3, label=label)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)

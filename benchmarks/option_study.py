@@ -8,7 +8,10 @@ budget; an authors' arm is their rtrrl.py with extra flags, one cached JSON per 
 
 from __future__ import annotations
 
+import argparse
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -16,6 +19,8 @@ import reference_rtrrl
 from common import run_cell, slug
 from dynjax.results.stats import aggregate, compare, format_p, format_stats
 from dynjax.sweep import spec_from_dict
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def dynjax_arm(name: str, task: dict, config: dict, hparams: dict, seeds: int, steps: int, root: Path) -> dict:
@@ -51,3 +56,48 @@ def test_rows(impl: str, arms: dict[str, dict]) -> list[str]:
                 out.append(f"| {impl} | {a} vs {b} | {score} | {c.verdict(a, b)} | {format_p(c.p_value)} | "
                            f"{c.prob_improvement:.2f} |")
     return out
+
+
+def main(doc: str, stem: str, title: str, setup: str, task: dict, reference_task: list[str],
+         dynjax_arms: dict[str, tuple[dict, dict]], reference_arms: dict[str, list[str]], learned: float,
+         extra: Callable[[bool], list[str]] = lambda quick: []) -> None:
+    """The command line of a study: run every arm (finished cells and runs are reused), write <out>.md with the
+    arms' rows, every pair's tests and `extra(quick)` lines. `setup` says what the arms share (task, budget)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=16, help="dynjax seeds per arm (vmapped)")
+    ap.add_argument("--reference-seeds", type=int, default=5, help="seeds of the authors' code per arm (1..n)")
+    ap.add_argument("--steps", type=int, default=1_000_000, help="environment steps per seed")
+    ap.add_argument("--quick", action="store_true", help="2 seeds x 4,000 steps, dynjax only: a pipeline check")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    root = args.out or RESULTS / (f"{stem}_quick" if args.quick else stem)
+    seeds, steps = (2, 4000) if args.quick else (args.seeds, args.steps)
+    t0 = time.time()
+    ours = {arm: dynjax_arm(arm, task, *dynjax_arms[arm], seeds, steps, root) for arm in dynjax_arms}
+    theirs = {}
+    if not args.quick and reference_rtrrl.available():
+        theirs = {arm: reference_arm(arm, reference_task + reference_arms[arm], args.reference_seeds, steps, root)
+                  for arm in reference_arms}
+    lines = [f"# {title}" + (" (quick pipeline check, not a result)" if args.quick else ""), "",
+             f"{setup} {steps:,} steps per seed. dynjax: {seeds} seeds vmapped, evaluation every "
+             f"{max(steps // 20, 1000):,} steps on 10 episodes (gymnax returns, at most 500). Authors' code "
+             f"(../shared/anchors, JAX 0.4.38): seeds 1..{args.reference_seeds}, evaluation every 10,000 steps, its "
+             "own metric (first-episode return of 10 environments). Per seed: best evaluation (step 0 excluded) and "
+             f"final (mean of the last 10% of evaluations); 'learned' = best >= {learned:.0f}. Cells: IQM (95% "
+             "bootstrap CI) · median [q25, q75] over seeds.", "",
+             "| implementation | arm | seeds | learned | best | final |", "|---|---|---|---|---|---|"]
+    lines += [row("dynjax", arm, s["per_seed"], learned) for arm, s in ours.items()]
+    lines += [row("authors' code", arm, s["per_seed"], learned) for arm, s in theirs.items()]
+    if not theirs:
+        lines.append("| authors' code | not run | | | | |")
+    lines += ["", "Two-sided Mann-Whitney U tests between the arms of one implementation (seeds as the unit); "
+              "P(>) = probability that a seed of the first arm beats one of the second.", "",
+              "| implementation | arms | score | result | p | P(>) |", "|---|---|---|---|---|---|"]
+    lines += test_rows("dynjax", ours) + (test_rows("authors' code", theirs) if theirs else [])
+    more = extra(args.quick)
+    lines += ([""] + more if more else [])
+    lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (finished cells and runs are reused)."]
+    out_md = root.parent / (root.name + ".md")
+    out_md.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"wrote {out_md}")

@@ -21,20 +21,14 @@ arms are compared with the two-sided Mann-Whitney U test, seeds as the unit.
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
-
 import numpy as np
 
 from dynjax import startup
 
 startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
 
-import reference_rtrrl
-from option_study import dynjax_arm, reference_arm, row, test_rows
+import option_study
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TASK = dict(env_id="CartPole-v1", obs_mask="even")
 REFERENCE_TASK = ["--env_name", "CartPole-v1", "--obs_mask", "even"]
 # arm -> (config fields, hyperparameters) for dynjax
@@ -85,45 +79,10 @@ def clip_activity(seeds: int, steps: int) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, default=16, help="dynjax seeds per arm (vmapped)")
-    ap.add_argument("--reference-seeds", type=int, default=5, help="seeds of the authors' code per arm (1..n)")
-    ap.add_argument("--steps", type=int, default=1_000_000, help="environment steps per seed")
-    ap.add_argument("--quick", action="store_true", help="2 seeds x 4,000 steps, dynjax only: a pipeline check")
-    ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args()
-    root = args.out or RESULTS / ("rtrrl_clip_quick" if args.quick else "rtrrl_clip")
-    seeds, steps = (2, 4000) if args.quick else (args.seeds, args.steps)
-    t0 = time.time()
-    ours = {arm: dynjax_arm(arm, TASK, *DYNJAX_ARMS[arm], seeds, steps, root) for arm in DYNJAX_ARMS}
-    theirs = {}
-    if not args.quick and reference_rtrrl.available():
-        theirs = {arm: reference_arm(arm, REFERENCE_TASK + REFERENCE_ARMS[arm], args.reference_seeds, steps, root)
-                  for arm in REFERENCE_ARMS}
-    lines = [f"# RTRRL under the paper's gradient clip: dynjax beside the authors' code"
-             + (" (quick pipeline check, not a result)" if args.quick else ""), "",
-             f"CartPole-v1, positions only, RFLO, N=32, the paper's other defaults; {steps:,} steps per seed. "
-             f"dynjax: {seeds} seeds vmapped, evaluation every {max(steps // 20, 1000):,} steps on 10 episodes "
-             "(gymnax returns, at most 500). Authors' code (../shared/anchors, JAX 0.4.38): seeds 1.."
-             f"{args.reference_seeds}, evaluation every 10,000 steps, its own metric (first-episode return of "
-             "10 environments, at most 1,000). Per seed: best evaluation (step 0 excluded) and final (mean of the "
-             f"last 10% of evaluations); 'learned' = best >= {LEARNED:.0f}. Cells: IQM (95% bootstrap CI) · median "
-             "[q25, q75] over seeds.", "",
-             "| implementation | arm | seeds | learned | best | final |", "|---|---|---|---|---|---|"]
-    lines += [row("dynjax", arm, s["per_seed"], LEARNED) for arm, s in ours.items()]
-    lines += [row("authors' code", arm, s["per_seed"], LEARNED) for arm, s in theirs.items()]
-    if not theirs:
-        lines.append("| authors' code | not run | | | | |")
-    lines += ["", "Two-sided Mann-Whitney U tests between the arms of one implementation (seeds as the unit); "
-              "P(>) = probability that a seed of the first arm beats one of the second.", "",
-              "| implementation | arms | score | result | p | P(>) |", "|---|---|---|---|---|---|"]
-    lines += test_rows("dynjax", ours) + (test_rows("authors' code", theirs) if theirs else [])
-    lines += [""] + clip_activity(2 if args.quick else 4, 2_000 if args.quick else 20_000)
-    lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (finished cells and runs are reused)."]
-    out_md = root.parent / (root.name + ".md")
-    out_md.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"wrote {out_md}")
+    option_study.main(__doc__, "rtrrl_clip", "RTRRL under the paper's gradient clip: dynjax beside the authors' code",
+                      "CartPole-v1, positions only, RFLO, N=32, the paper's other defaults (the authors' episodes run "
+                      "up to their cap of 1,000 steps);", TASK, REFERENCE_TASK, DYNJAX_ARMS, REFERENCE_ARMS, LEARNED,
+                      extra=lambda quick: clip_activity(2 if quick else 4, 2_000 if quick else 20_000))
 
 
 if __name__ == "__main__":

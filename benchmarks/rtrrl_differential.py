@@ -341,11 +341,9 @@ def main() -> None:
 
 
 def plot(results: dict[str, dict[str, np.ndarray]], path: Path) -> None:
-    import matplotlib
+    from common import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for name, r in results.items():
         for ax, key in zip(axes, ("h", "delta", "theta_rel")):
@@ -355,9 +353,7 @@ def plot(results: dict[str, dict[str, np.ndarray]], path: Path) -> None:
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -264,11 +264,9 @@ def main() -> None:
 
 
 def plot(res: dict, path: Path) -> None:
-    import matplotlib
+    from common import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     snaps = list(res)
     x = np.arange(len(snaps))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -284,9 +282,7 @@ def plot(res: dict, path: Path) -> None:
         ax.set_title(title, fontsize=10)
         ax.axhline(0, color="grey", lw=0.6)
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices,
 
 import numpy as np
 
+from common import median_iqr_errorbar, pyplot, save_figure
 from rtrrl_table import RESULTS, TASKS, table_cell
 from dynjax.results.stats import format_p, format_stats
 
@@ -114,18 +115,10 @@ def main() -> None:
 
 
 def plot(cells: dict, lengths: tuple[int, ...], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for lam in LAMBDAS:
-        st = [cells[L, lam][1]["final"] for L in lengths]
-        med = np.array([s["median"] for s in st], float)
-        lo = med - np.array([s["q25"] for s in st], float)
-        hi = np.array([s["q75"] for s in st], float) - med
-        ax.errorbar(lengths, med, yerr=[lo, hi], marker="o", capsize=3, label=f"lambda = {lam}")
+        median_iqr_errorbar(ax, lengths, [cells[L, lam][1]["final"] for L in lengths], f"lambda = {lam}")
     ax.axhline(REACHED, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log", base=2)
     ax.set_xticks(lengths, [str(L) for L in lengths])
@@ -133,10 +126,7 @@ def plot(cells: dict, lengths: tuple[int, ...], path: Path) -> None:
     ax.set_ylabel("final evaluation return (median, IQR over seeds)")
     ax.set_title("RTRRL-RFLO: memory reached vs eligibility-trace decay")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices,
 
 import numpy as np
 
-from common import slug
+from common import median_iqr_errorbar, pyplot, save_figure, slug
 from rtrrl_table import RESULTS, TASKS, table_cell
 from dynjax.results.stats import format_p, format_stats
 
@@ -115,30 +115,19 @@ def main() -> None:
 
 
 def plot(cells: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(STUDY_TASKS), figsize=(12, 4.2))
     for ax, task in zip(axes, STUDY_TASKS):
         for algo in ("RTRRL-RFLO", "RTRRL-RTRL"):
             ns = sorted(n for (t, a, n) in cells if t == task and a == algo)
-            if not ns:
-                continue
-            st = [cells[task, algo, n][1]["final"] for n in ns]
-            med = np.array([s["median"] for s in st], float)
-            err = [med - np.array([s["q25"] for s in st], float), np.array([s["q75"] for s in st], float) - med]
-            ax.errorbar(ns, med, yerr=err, marker="o", capsize=3, label=algo)
+            if ns:
+                median_iqr_errorbar(ax, ns, [cells[task, algo, n][1]["final"] for n in ns], algo)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("hidden size N")
         ax.set_title(task, fontsize=10)
         ax.legend(fontsize=8)
     axes[0].set_ylabel("final evaluation return (median, IQR)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
