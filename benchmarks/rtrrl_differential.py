@@ -118,6 +118,7 @@ class Recording(NamedTuple):
 
 
 def load(path: Path) -> Recording:
+    """A recording (rtrrl_authors_recorder.py's npz, or its trimmed fixture) in dynjax's parameter layout."""
     from dynjax.agents.heads import Feedback, HeadParams
     from dynjax.agents.rtrrl import AgentParams
     from dynjax.cells.ctrnn import CTRNNParams
@@ -127,23 +128,21 @@ def load(path: Path) -> Recording:
     d = np.load(path)
     f = lambda a: np.asarray(a, np.float32)  # noqa: E731
 
-    def params(prefix: str, lead: bool) -> Any:
-        sl = (slice(None),) if lead else ()
+    def params(prefix: str) -> Any:  # flax kernels are (in, out); a leading step axis, where there is one, stays
         return AgentParams(
             body=CTRNNParams(W=f(d[f"{prefix}/rnn/W"]), tau=f(d[f"{prefix}/rnn/tau"])),
             heads=HeadParams(W_A=f(np.swapaxes(d[f"{prefix}/td/actor/kernel"], -1, -2)),
-                             w_C=f(d[f"{prefix}/td/critic/kernel"][sl + (Ellipsis, 0)]),
-                             b_C=f(d[f"{prefix}/td/critic/bias"][sl + (0,)] if lead else d[f"{prefix}/td/critic/bias"][0])))
+                             w_C=f(d[f"{prefix}/td/critic/kernel"][..., 0]), b_C=f(d[f"{prefix}/td/critic/bias"][..., 0])))
 
     # the authors' RTRL sensitivity is P[i, r, c] = dh_i / dW[r, c], dynjax's layout (the recording checks it)
     kind = RFLOTrace if d["trace0/1/W"].ndim == 2 else RTRLTrace
     trace0 = kind(f(d["trace0/1/W"]), f(d["trace0/1/tau"]))
     return Recording(
-        theta0=params("init/params", False),
+        theta0=params("init/params"),
         feedback=Feedback(B_A=f(d["init/falign/td/actor/B"]), B_C=f(d["init/falign/td/critic/B"][:, 0])),
         h0=f(d["h0"]), v0=float(d["v0"]), action0=int(d["action0"]), inputs=f(d["input"]), obs=f(d["obs"]),
         reward=f(d["reward"]), done=np.asarray(d["done"]), action=np.asarray(d["action"]), h=f(d["h"]),
-        delta=f(d["delta"]), theta=params("params/params", True), trace0=trace0)
+        delta=f(d["delta"]), theta=params("params/params"), trace0=trace0)
 
 
 def authors_contraction(trace: Any, g: Any) -> Any:

@@ -134,14 +134,13 @@ def make_probe(config: RTRRLConfig, T: int):
         _, weights = jax.lax.scan(credit, jnp.zeros(()), (deltas, dones), reverse=True)
 
         def objective(body):
-            def roll(hc, x):
-                h, prev_done = hc
+            def roll(h, x):  # h_t -> h_{t+1} from the recorded input (from zeros after an episode ended)
                 u, dn, a, w = x
                 f = value(p.heads, h) + hp.eta_pi * policy.log_prob(p.heads.W_A @ h, a)
                 h_next, _ = ctrnn_step(body, jnp.where(dn, jnp.zeros_like(h), h), u, hp.dt)
-                return (h_next, dn), w * f
+                return h_next, w * f
             h_start, _ = ctrnn_step(body, jnp.zeros(config.hidden_size), u0, hp.dt)
-            _, terms = jax.lax.scan(roll, (h_start, False), (xs, dones, actions, jax.lax.stop_gradient(weights)))
+            _, terms = jax.lax.scan(roll, h_start, (xs, dones, actions, jax.lax.stop_gradient(weights)))
             return jnp.sum(terms)
         auto = jax.grad(objective)(p.body)
         err = jnp.sqrt(tree_dot(jax.tree.map(jnp.subtract, auto, sums["true"]),
