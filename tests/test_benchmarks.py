@@ -180,3 +180,11 @@ def test_rtrrl_reward_norm_quick(tmp_path):
     text = (tmp_path / "rn.md").read_text()
     for arm in ("reward_norm none (default)", "reward_norm standardize", "reward_norm scale"):
         assert f"| dynjax | {arm} | 2 |" in text, arm
+
+
+def test_rtrrl_init_quick(tmp_path):
+    run_script("rtrrl_init", "--quick", "--out", str(tmp_path / "i"))
+    text = (tmp_path / "i.md").read_text()
+    for task in ("MetaMaze", "CartPole, positions only"):
+        for arm in ("dynjax init (default)", "authors' init"):
+            assert f"| {task} | {arm} | 2 |" in text, (task, arm)

@@ -156,6 +156,16 @@ def heads_init(key: Array, n_features: int, out_dim: int, actor_scale: float = 0
     return params, fb
 
 
+def heads_init_glorot(key: Array, n_features: int, out_dim: int) -> tuple[HeadParams, Feedback]:
+    """Glorot-normal actor and critic weights (zero critic bias) and Glorot-normal feedback matrices: how the RTRRL
+    authors' code initialises its heads (flax Dense layers with feedback alignment)."""
+    k_a, k_c, k_ba, k_bc = jax.random.split(key, 4)
+    glorot = jax.nn.initializers.glorot_normal()
+    params = HeadParams(W_A=glorot(k_a, (n_features, out_dim)).T, w_C=glorot(k_c, (n_features, 1))[:, 0],
+                        b_C=jnp.zeros(()))
+    return params, Feedback(B_A=glorot(k_ba, (n_features, out_dim)), B_C=glorot(k_bc, (n_features, 1))[:, 0])
+
+
 def value(params: HeadParams, h: Array) -> Array:
     """v(h) = w_C . h + b_C."""
     return params.w_C @ h + params.b_C

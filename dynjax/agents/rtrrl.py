@@ -36,7 +36,7 @@ from dynjax.agents.driver import UpdateReport, first_bad, hparam_arrays
 from dynjax.agents import reward_norm
 from dynjax.agents.evaluation import EvalMetrics
 from dynjax.analysis.closed_loop import ClosedLoop
-from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_step
+from dynjax.cells.ctrnn import CTRNNParams, ctrnn_init, ctrnn_init_fan_in, ctrnn_step
 from dynjax.config import FieldErrors, check_choice, check_divides, check_finite, check_positive_int
 from dynjax.envs.adapter import EnvSpec, make_env, obs_mask_field
 from dynjax.agents.heads import (
@@ -47,6 +47,7 @@ from dynjax.agents.heads import (
     categorical,
     feedback_signal,
     heads_init,
+    heads_init_glorot,
     meta_input,
     value,
 )
@@ -103,6 +104,11 @@ class RTRRLConfig:
         "help": "where hparams.grad_clip applies: global (one norm over all parameters) | group (the body's and "
                 "the heads' updates each to their own norm, as the authors' code clips)",
         "absent_means": "global"})  # runs recorded before this field clipped globally
+    init: str = dataclasses.field(default="dynjax", metadata={
+        "help": "initialisation: dynjax (W blocks N(0, 1/fan) with recurrent gain, zero bias, near-uniform policy, "
+                "zero critic) | authors (the RTRRL authors' code: LeCun-normal W over the whole fan-in, "
+                "Glorot-normal heads and feedback matrices; gain unused)",
+        "absent_means": "dynjax"})
     reward_norm: str = dataclasses.field(default="none", metadata={
         "help": "running reward normalisation, applied to the TD error and the Meta-RL input alike "
                 "(dynjax.agents.reward_norm): none | standardize ((r - mean) / std, the authors' definition) | "
@@ -125,6 +131,7 @@ class RTRRLConfig:
             errors.check(check_choice, "critic_trace", self.critic_trace, ("accumulating", "dutch"))
             errors.check(check_choice, "clip_scope", self.clip_scope, ("global", "group"))
             errors.check(check_choice, "reward_norm", self.reward_norm, reward_norm.CHOICES)
+            errors.check(check_choice, "init", self.init, ("dynjax", "authors"))
             errors.require(self.critic_trace != "dutch" or self.rule == "linear",
                            "critic_trace: 'dutch' needs a linear critic on fixed features (rule='linear')")
             errors.check(check_divides, self.total_steps, self.eval_every)
@@ -281,8 +288,12 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
 
     def init_params(key: Array, hp: RTRRLHParams) -> tuple[AgentParams, Feedback]:
         k_body, k_heads = jax.random.split(key)
-        body = () if linear else ctrnn_init(k_body, n_in, n_feat, hp.gain, hp.tau_init_low, hp.tau_init_high)
-        heads, fb = heads_init(k_heads, n_feat, policy.out_dim)
+        if config.init == "authors":
+            body = () if linear else ctrnn_init_fan_in(k_body, n_in, n_feat, hp.tau_init_low, hp.tau_init_high)
+            heads, fb = heads_init_glorot(k_heads, n_feat, policy.out_dim)
+        else:
+            body = () if linear else ctrnn_init(k_body, n_in, n_feat, hp.gain, hp.tau_init_low, hp.tau_init_high)
+            heads, fb = heads_init(k_heads, n_feat, policy.out_dim)
         return AgentParams(body=body, heads=heads), fb
 
     shapes = jax.eval_shape(lambda: init_params(jax.random.key(0), hparam_arrays(config.hparams))[0])

@@ -75,6 +75,9 @@ TABLES: dict[str, Table] = {
     "rtrrl-reward-norm": Table("rtrrl_reward_norm.py", "rtrrl_reward_norm", True,
                                "RTRRL with reward normalisation (none / standardize / scale) beside the authors' "
                                "normalize_reward True / False"),
+    "rtrrl-init": Table("rtrrl_init.py", "rtrrl_init", True,
+                        "RTRRL-RFLO with dynjax's and with the authors' initialisation (MetaMaze, CartPole "
+                        "positions-only)"),
     "rtrrl-differential": Table("rtrrl_differential.py", "rtrrl_differential", False,
                                 "RTRRL step by step against a recording of the authors' code (h, TD error, "
                                 "parameters; their RTRL's contraction)"),

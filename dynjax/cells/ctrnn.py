@@ -54,6 +54,16 @@ def ctrnn_init(
     return CTRNNParams(W=jnp.concatenate([w_in, w_rec, bias], axis=1), tau=tau)
 
 
+def ctrnn_init_fan_in(key: Array, n_inputs: int, n_hidden: int, tau_low: float | Array = 1.0,
+                      tau_high: float | Array = 5.0) -> CTRNNParams:
+    """W ~ LeCun normal over each row's whole fan-in (truncated normal, variance 1 / (I + N + 1), the bias column
+    included) and tau ~ U[tau_low, tau_high]: how the RTRRL authors' code initialises its CT-RNN."""
+    k_w, k_tau = jax.random.split(key)
+    W = jax.nn.initializers.lecun_normal(in_axis=-1, out_axis=-2)(k_w, (n_hidden, n_inputs + n_hidden + 1))
+    tau = jax.random.uniform(k_tau, (n_hidden,), minval=tau_low, maxval=tau_high)
+    return CTRNNParams(W=W, tau=tau)
+
+
 def ctrnn_step(params: CTRNNParams, h: Array, u: Array, dt: float | Array) -> tuple[Array, CTRNNStepAux]:
     """One Euler step of the CT-RNN. Returns the new state and the step's local quantities."""
     xi = jnp.concatenate([u, h, jnp.ones((1,), h.dtype)])
