@@ -4,7 +4,7 @@ the authors' initialisation, on the rows where the two codes differ most at the 
 The paper does not state its initialisation; the authors' code initialises the CT-RNN's W LeCun-normal over the
 whole fan-in (bias column included) and the heads and feedback matrices Glorot-normal, so its initial policy is far
 from uniform and its critic is not zero; dynjax's default draws each block of W with variance 1/fan (zero bias),
-a near-uniform policy and a zero critic (RTRRLConfig.init: "dynjax" | "authors"). Everything else is the same code.
+a near-uniform policy and a zero critic (RTRRLConfig.param_init: "dynjax" | "authors"). Everything else is the same code.
 Tasks: MetaMaze (authors' code best above dynjax's in Table 2's cells) and CartPole with positions only, 1M steps,
 16 seeds per arm vmapped. Per seed: best evaluation (step 0 excluded) and final; U tests between the arms.
 
@@ -27,7 +27,7 @@ from option_study import RESULTS, dynjax_arm, row, test_rows
 
 TASKS = {"MetaMaze": dict(env_id="MetaMaze-misc", obs_mask=None),
          "CartPole, positions only": dict(env_id="CartPole-v1", obs_mask="even")}
-ARMS = {"dynjax init (default)": ({}, {}), "authors' init": ({"init": "authors"}, {})}
+ARMS = {"dynjax init (default)": ({}, {}), "authors' init": ({"param_init": "authors"}, {})}
 
 
 def main() -> None:

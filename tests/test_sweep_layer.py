@@ -111,7 +111,7 @@ def test_a_field_added_with_the_old_behaviour_keeps_finished_runs(tmp_path):
     from dynjax.results import run_record
 
     absent = run_record.absent_means([RTRRLConfig()])
-    assert absent == {"clip_scope": "global", "init": "dynjax", "reward_norm": "none"}
+    assert absent == {"clip_scope": "global", "param_init": "dynjax", "reward_norm": "none"}
     new = [{"config": 0, "fields": {"hidden_size": 32, "clip_scope": "global"}}]
     (tmp_path / "config.json").write_text(json.dumps({"configs": [{"config": 0, "fields": {"hidden_size": 32}}],
                                                       "invocations": [run_record.environment()]}))

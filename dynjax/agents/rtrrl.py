@@ -104,7 +104,7 @@ class RTRRLConfig:
         "help": "where hparams.grad_clip applies: global (one norm over all parameters) | group (the body's and "
                 "the heads' updates each to their own norm, as the authors' code clips)",
         "absent_means": "global"})  # runs recorded before this field clipped globally
-    init: str = dataclasses.field(default="dynjax", metadata={
+    param_init: str = dataclasses.field(default="dynjax", metadata={
         "help": "initialisation: dynjax (W blocks N(0, 1/fan) with recurrent gain, zero bias, near-uniform policy, "
                 "zero critic) | authors (the RTRRL authors' code: LeCun-normal W over the whole fan-in, "
                 "Glorot-normal heads and feedback matrices; gain unused)",
@@ -131,7 +131,7 @@ class RTRRLConfig:
             errors.check(check_choice, "critic_trace", self.critic_trace, ("accumulating", "dutch"))
             errors.check(check_choice, "clip_scope", self.clip_scope, ("global", "group"))
             errors.check(check_choice, "reward_norm", self.reward_norm, reward_norm.CHOICES)
-            errors.check(check_choice, "init", self.init, ("dynjax", "authors"))
+            errors.check(check_choice, "param_init", self.param_init, ("dynjax", "authors"))
             errors.require(self.critic_trace != "dutch" or self.rule == "linear",
                            "critic_trace: 'dutch' needs a linear critic on fixed features (rule='linear')")
             errors.check(check_divides, self.total_steps, self.eval_every)
@@ -288,7 +288,7 @@ def make_learner(config: RTRRLConfig) -> RTRRLLearner:
 
     def init_params(key: Array, hp: RTRRLHParams) -> tuple[AgentParams, Feedback]:
         k_body, k_heads = jax.random.split(key)
-        if config.init == "authors":
+        if config.param_init == "authors":
             body = () if linear else ctrnn_init_fan_in(k_body, n_in, n_feat, hp.tau_init_low, hp.tau_init_high)
             heads, fb = heads_init_glorot(k_heads, n_feat, policy.out_dim)
         else:
