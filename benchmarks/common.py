@@ -49,3 +49,12 @@ def save_figure(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     pyplot().close(fig)
+
+
+def write_table(root: Path, lines: list[str]) -> Path:
+    """Write a study's markdown beside its results folder (<root>.md), print it, and return its path."""
+    out_md = root.parent / (root.name + ".md")
+    out_md.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"wrote {out_md}")
+    return out_md

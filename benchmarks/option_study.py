@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 import reference_rtrrl
-from common import run_cell, slug
+from common import run_cell, slug, write_table
 from dynjax.results.stats import aggregate, compare, format_p, format_stats
 from dynjax.sweep import spec_from_dict
 
@@ -97,7 +97,4 @@ def main(doc: str, stem: str, title: str, setup: str, task: dict, reference_task
     more = extra(args.quick)
     lines += ([""] + more if more else [])
     lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (finished cells and runs are reused)."]
-    out_md = root.parent / (root.name + ".md")
-    out_md.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"wrote {out_md}")
+    write_table(root, lines)

@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common import pyplot, save_figure, write_table
 from dynjax.agents.heads import feedback_signal, meta_input, value
 from dynjax.agents.rtrrl import RTRRLConfig, eligibility, make_learner, policy_of
 from dynjax.cells.ctrnn import ctrnn_step
@@ -255,16 +256,11 @@ def main() -> None:
     for snap, st in res.items():
         lines.append(f"| {snap:,} | " + " | ".join(med(st[f'{kd}: noise']) for kd in KINDS) + " |")
     lines += ["", f"Wall time: {time.time() - t0:.0f} s."]
-    out_md = root.parent / (root.name + ".md")
-    out_md.write_text("\n".join(lines) + "\n")
     plot(res, root / "gradient_quality.png")
-    print("\n".join(lines))
-    print(f"wrote {out_md}")
+    write_table(root, lines)
 
 
 def plot(res: dict, path: Path) -> None:
-    from common import pyplot, save_figure
-
     plt = pyplot()
     snaps = list(res)
     x = np.arange(len(snaps))

@@ -22,7 +22,7 @@ from dynjax import startup
 
 startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices, lowering, XLA options
 
-from common import slug
+from common import slug, write_table
 from option_study import RESULTS, dynjax_arm, row, test_rows
 
 TASKS = {"MetaMaze": dict(env_id="MetaMaze-misc", obs_mask=None),
@@ -54,10 +54,7 @@ def main() -> None:
         lines += [row(task, arm, s["per_seed"], learned) for arm, s in arms.items()]
         tests += test_rows(task, arms)
     lines += tests + ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (finished cells are reused)."]
-    out_md = root.parent / (root.name + ".md")
-    out_md.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"wrote {out_md}")
+    write_table(root, lines)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices,
 
 import numpy as np
 
-from common import median_iqr_errorbar, pyplot, save_figure
+from common import median_iqr_errorbar, pyplot, save_figure, write_table
 from rtrrl_table import RESULTS, TASKS, table_cell
 from dynjax.results.stats import format_p, format_stats
 
@@ -107,11 +107,8 @@ def main() -> None:
         bests = ", ".join(f"{L}: {cells[L, lam][1]['best_excl_step0']['median']:.2f}" for L in lengths)
         lines.append(f"| {lam} | {reached(medians[lam])} | {bests} |")
     lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (cells already finished are reused)."]
-    out_md = root.parent / (root.name + ".md")
-    out_md.write_text("\n".join(lines) + "\n")
     plot(cells, lengths, root / "memory_vs_lambda.png")
-    print("\n".join(lines))
-    print(f"wrote {out_md}")
+    write_table(root, lines)
 
 
 def plot(cells: dict, lengths: tuple[int, ...], path: Path) -> None:

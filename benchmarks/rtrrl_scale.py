@@ -29,7 +29,7 @@ startup.enable()  # before gymnax's import starts JAX: `dynjax train`'s devices,
 
 import numpy as np
 
-from common import median_iqr_errorbar, pyplot, save_figure, slug
+from common import median_iqr_errorbar, pyplot, save_figure, slug, write_table
 from rtrrl_table import RESULTS, TASKS, table_cell
 from dynjax.results.stats import format_p, format_stats
 
@@ -107,11 +107,8 @@ def main() -> None:
                 tests.append("n/a" if r is None else f"rho = {r.statistic:+.2f}, p = {format_p(r.pvalue)}")
             lines.append(f"| {task} | {algo} | {', '.join(map(str, ns))} | {tests[0]} | {tests[1]} |")
     lines += ["", f"Wall time of this invocation: {time.time() - t0:.0f} s (cells already finished are reused)."]
-    out_md = root.parent / (root.name + ".md")
-    out_md.write_text("\n".join(lines) + "\n")
     plot(cells, root / "performance_vs_n.png")
-    print("\n".join(lines))
-    print(f"wrote {out_md}")
+    write_table(root, lines)
 
 
 def plot(cells: dict, path: Path) -> None:
