@@ -9,10 +9,16 @@ runs, per task, S seeds (vmapped, one program per agent) of:
     Dynamic RL               dynjax train dynamic-rl (defaults: 200 + 100 neurons, radius 3.0, SAL on)
     Dynamic RL, no SAL       --no-sal
     Dynamic RL, radius 1.5   --radius 1.5
-    PPO-MTRNN (BPTT)         dynjax train ppo-rnn --preset dynamic-rl (the same MTRNN, linear heads, Gaussian noise)
+    MTRNN-BPTT               dynjax train mtrnn-bptt: the paper's comparator, the same MTRNN actor and critic,
+                             exploration noise on the outputs, the output pulled toward the taken action by
+                             the TD error, gradients by truncated BPTT (constants: benchmarks/dynamic_rl_search.py)
+    PPO-MTRNN (BPTT)         dynjax train ppo-rnn --preset dynamic-rl (the same MTRNN, linear heads, Gaussian
+                             noise): an extra column, not the paper's comparator
 
 and, for the output swap (on the tasks in --swap-tasks, slider-crank by default: the swap needs a learned
-skill to disrupt), Dynamic RL and PPO-MTRNN with hparams.swap_at in the middle of their budget (--swap-steps
+skill to disrupt), Dynamic RL, MTRNN-BPTT and PPO-MTRNN with hparams.swap_at in the middle of their budget, all
+at a constant learning rate (PPO's annealing is off in the swap cells: it would reach zero over the doubled
+run and learn after the swap at under half strength) (--swap-steps
 before and as many after the swap; by default half the other cells' budget each, so the same in all). The
 ablations run on --ablation-tasks (slider-crank by default, where Dynamic RL learns within the budget).
 
@@ -65,9 +71,11 @@ AGENTS = {  # label -> (algorithm, preset, config fields, hparams)
     "Dynamic RL": ("dynamic-rl", None, {"exponent_segments": 50}, {}),
     "Dynamic RL, no SAL": ("dynamic-rl", None, {"sal": False, "exponent_segments": 50}, {}),
     "Dynamic RL, radius 1.5": ("dynamic-rl", None, {"exponent_segments": 50}, {"radius": 1.5}),
+    "MTRNN-BPTT (the paper's comparator)": ("mtrnn-bptt", None, {"exponent_segments": 50}, {}),
     "PPO-MTRNN (BPTT)": ("ppo-rnn", "dynamic-rl", {}, {}),
 }
-SWAP_AGENTS = ("Dynamic RL", "PPO-MTRNN (BPTT)")
+SWAP_AGENTS = ("Dynamic RL", "MTRNN-BPTT (the paper's comparator)", "PPO-MTRNN (BPTT)")
+CONSTANT_LR = {"ppo-rnn": {"anneal_lr": 0.0}}  # in a swap cell every agent learns at a constant rate
 ABLATIONS = ("Dynamic RL, no SAL", "Dynamic RL, radius 1.5")
 RETURNS = ("final return", "best return", "return AUC")
 EXPLORATION = ("exponent at step 0", "final exponent", "final saturation")
@@ -77,12 +85,13 @@ SWAP_COMPARED = ("success before swap", "final success", "recovered")
 THROUGHPUT = "## Throughput (this machine, steady state, evaluation excluded)"
 # --quick: small networks and short exponent runs, so the pipeline check compiles and runs in seconds
 QUICK_FIELDS = {"dynamic-rl": dict(n_lower=12, n_upper=6, critic_hidden=8, exponent_segments=5),
+                "mtrnn-bptt": dict(n_lower=12, n_upper=6, critic_hidden=8, exponent_segments=5),
                 "ppo-rnn": dict(hidden_size=18), "rtrrl": {}}
 
 
 def budget(algo: str, steps: int, n_evals: int) -> tuple[int, int]:
     """(total_steps, eval_every) rounded to the algorithm's unit (critic window 32, PPO update 1,024 steps)."""
-    unit = 32 if algo == "dynamic-rl" else 1024
+    unit = 1024 if algo == "ppo-rnn" else 32
     every = max(unit, round(steps / n_evals / unit) * unit)
     return every * n_evals, every
 
@@ -96,7 +105,7 @@ def cell(task: str, label: str, seeds: int, steps: int, n_evals: int, root: Path
     total, every = budget(algo, steps, n_evals)
     config = dict(fields, **(QUICK_FIELDS[algo] if quick else {}), env_id=task,
                   total_steps=2 * total if swap else total, eval_every=every)
-    hp = dict(hparams, swap_at=total) if swap else dict(hparams)
+    hp = dict(hparams, swap_at=total, **CONSTANT_LR.get(algo, {})) if swap else dict(hparams)
     spec = spec_from_dict({"algo": algo, "preset": preset, "seeds": seeds, "config": config, "hparams": hp})
     out = root / f"{slug(task)}--{slug(label)}{'--swap' if swap else ''}"
     t0 = time.perf_counter()
@@ -282,10 +291,9 @@ def main() -> None:
                              f"{stats(v['final success'], '.2f')} | {stats(v['recovery'], ',.0f')} | "
                              f"{int(np.nansum(rec))}/{int(np.isfinite(rec).sum())} | {c['diverged']} |")
             swaps.append((label, c["metrics"]))
-        if len(swap_scores) == 2:
-            a, b = SWAP_AGENTS[1], SWAP_AGENTS[0]
-            comparison_rows += [comparison(f"{task}, swap", a, b, k, swap_scores[a][k], swap_scores[b][k])
-                                for k in SWAP_COMPARED]
+        comparison_rows += [comparison(f"{task}, swap", a, REFERENCE, k, v[k], swap_scores[REFERENCE][k])
+                            for a, v in swap_scores.items() if a != REFERENCE and REFERENCE in swap_scores
+                            for k in SWAP_COMPARED]
         name = slug(task)
         plot_learning_curves(curves, root / f"{name}-success.png", f"{task}: success rate ({seeds} seeds)",
                              metric="eval_success", ylabel="evaluation success rate")

@@ -122,3 +122,7 @@ def test_a_field_added_with_the_old_behaviour_keeps_finished_runs(tmp_path):
                          absent=absent)
     with pytest.raises(ValueError, match="other resolved configurations"):
         run_record.start(tmp_path, new, ["x"])
+    from dynjax.agents.dynamic_rl import DynamicRLConfig
+
+    assert run_record.absent_means([DynamicRLConfig()]) == {"actor": "sensitivity", "sal_output": True,
+                                                           "noise_std": 0.3, "lr_actor": 1e-4}

@@ -55,9 +55,14 @@ ALGORITHMS: dict[str, Algorithm] = {
                         "PPO guided by fixed reaction-diffusion dynamics blended into its logits"),
     "supervised": Algorithm("supervised", SLConfig, supervised.make_learner, {}, SLHParams._fields, {},
                             "supervised BPTT of the same RNNs on the decision tasks (steps = updates)"),
-    "dynamic-rl": Algorithm("dynamic-rl", DynamicRLConfig, dynamic_rl.make_learner, {}, DynamicRLHParams._fields,
+    "dynamic-rl": Algorithm("dynamic-rl", DynamicRLConfig, dynamic_rl.make_learner, {"actor": "sensitivity"},
+                            tuple(f for f in DynamicRLHParams._fields if f not in dynamic_rl.BPTT_ACTOR_HPARAMS),
                             {}, "Dynamic RL: chaotic MTRNN actor trained by sensitivity (SAL + SRL), RNN critic",
                             float64=True, base_hparams=dynamic_rl.base_hparams),
+    "mtrnn-bptt": Algorithm("mtrnn-bptt", DynamicRLConfig, dynamic_rl.make_learner, {"actor": "bptt"},
+                            tuple(f for f in DynamicRLHParams._fields if f not in dynamic_rl.SENSITIVITY_HPARAMS),
+                            {}, "Dynamic RL's comparator: the same MTRNN actor with exploration noise, trained by "
+                                "BPTT on the TD error, the same critic", float64=True),
 }
 
 

@@ -23,6 +23,23 @@ At an episode start the actor's and critic's states and traces are reset; s_bar 
 neuron, not of the episode). Environment change: from step `hparams.swap_at` on (a vmappable number), the
 actor's two output channels are swapped before they reach the environment (dynjax.envs.change).
 
+The paper's comparator (actor = "bptt"; registered as the algorithm "mtrnn-bptt"): conventional actor-critic RL
+on the same MTRNN actor and the same critic. The actor acts with exploration noise on its outputs,
+a_t = clip(tanh(U^out_t) + sigma n_t, -1, 1), n_t ~ N(0, I), and its output moves toward the action it took,
+weighted by the TD error of that transition, with gradients by truncated BPTT through the MTRNN over the
+critic's windows (the actor's state carried across them, Adam with lr_actor):
+
+    L_actor = mean_t  sg(delta_t) * 0.5 ||tanh(U^out_t(theta)) - sg(a_t)||^2
+(descending it pulls o_t toward a_t where delta_t > 0 and pushes it away where delta_t < 0). No SAL, SRL or
+output regulariser acts on it; it is evaluated on its noise-free output (its noisy behaviour shows in
+train_success). Adam and the loss's form are ours: the paper says only "BPTT with exploration noise".
+SAL on output neurons: `sal_output`; False (the default) leaves the output neurons to SRL and the regulariser.
+
+Constants the paper does not give (s_th, eta_SAL, eta_SRL, the TD transform, SAL on the outputs; the
+comparator's lr_actor and noise_std) are the choice of a documented search on seeds the table does not use
+(benchmarks/dynamic_rl_search.py, benchmarks/results/dynamic_rl_search.md): s_th = 0.5, eta_SAL = eta_SRL =
+1e-3, the raw TD error, no SAL on the outputs; lr_actor = 1e-4, noise_std = 0.3.
+
 Evaluation adds to the returns and success rate (the diagnostics the driver records): the exploration exponent, the
 finite-time largest Lyapunov exponent of the closed loop (actor + environment, learning frozen) by two
 trajectories, d0 = 1e-6 on the actor state (dynjax.analysis.largest_lyapunov); the fraction of saturated
@@ -63,6 +80,9 @@ from dynjax.rules.td import td_error
 Array = jax.Array
 LAYERS = ("lower", "upper", "output")
 TRAIN_DTYPES = ("float32", "float64")
+ACTORS = ("sensitivity", "bptt")
+SENSITIVITY_HPARAMS = ("s_th", "beta_s", "eta_sal", "eta_srl", "lambda_s", "eta_reg", "u_max")  # the actor's rules
+BPTT_ACTOR_HPARAMS = ("noise_std", "lr_actor")
 SATURATED = 0.95  # |o| above this counts as a saturated output
 
 
@@ -74,7 +94,7 @@ class DynamicRLHParams(NamedTuple):
     tau_upper: Any = 10.0
     tau_output: Any = 1.0
     radius: Any = 3.0  # spectral radius of the upper layer's self-feedback at initialisation
-    s_th: Any = 1.0  # SAL threshold on the moving-average sensitivity
+    s_th: Any = 0.5  # SAL threshold on the moving-average sensitivity (benchmarks/dynamic_rl_search.py)
     beta_s: Any = 0.99  # rate of the moving average of s
     eta_sal: Any = 1e-3
     eta_srl: Any = 1e-3
@@ -89,6 +109,10 @@ class DynamicRLHParams(NamedTuple):
     eta_raise: Any = 1e-4
     d0: Any = 1e-6  # exploration exponent: initial separation on the actor state (the probe runs in float64)
     swap_at: Any = 0  # environment change: swap the two action channels from this step on (0: never)
+    noise_std: Any = 0.3  # actor = "bptt": exploration noise sigma on the outputs (in [-1, 1] units)
+    lr_actor: Any = 1e-4  # actor = "bptt": Adam learning rate of the actor's BPTT update
+    # a run recorded before these existed used the sensitivity actor, on which they act not at all
+    ABSENT_MEANS = {"noise_std": 0.3, "lr_actor": 1e-4}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +124,15 @@ class DynamicRLConfig:
     obs_mask: Any = obs_mask_field()
     n_lower: int = 200
     n_upper: int = 100
+    actor: str = dataclasses.field(default="sensitivity", metadata={
+        "help": "the actor's learning: sensitivity (Dynamic RL: SAL + SRL) | bptt (the paper's comparator: "
+                "exploration noise, TD-weighted pull toward the taken action, truncated BPTT)",
+        "absent_means": "sensitivity"})
     sal: bool = True  # False: the "no SAL" ablation
+    sal_output: bool = dataclasses.field(default=False, metadata={
+        "help": "SAL acts on the output neurons too (False, chosen by benchmarks/dynamic_rl_search.py: they "
+                "learn by SRL and the regulariser only)",
+        "absent_means": True})
     td_transform: str = "raw"  # raw | sign | clip (to [-1, 1])
     critic: str = "bptt"  # bptt (Elman RNN, truncated BPTT) | rflo (CT-RNN, RFLO + TD(lambda))
     critic_hidden: int = 64
@@ -126,6 +158,7 @@ class DynamicRLConfig:
                 errors.check(check_positive_int, name, getattr(self, name))
             errors.check(check_choice, "td_transform", self.td_transform, TD_TRANSFORMS)
             errors.check(check_choice, "critic", self.critic, ("bptt", "rflo"))
+            errors.check(check_choice, "actor", self.actor, ACTORS)
             errors.check(check_choice, "train_dtype", self.train_dtype, TRAIN_DTYPES)
             errors.check(check_multiple, "eval_every", self.eval_every, "critic_window", self.critic_window)
             errors.check(check_multiple, "total_steps", self.total_steps, "critic_window", self.critic_window)
@@ -133,7 +166,8 @@ class DynamicRLConfig:
             hp = self.hparams
             for name in ("tau_lower", "tau_upper", "tau_output"):
                 errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=1.0)
-            for name in ("radius", "s_th", "eta_sal", "eta_srl", "eta_reg", "lr_critic", "eta_raise"):
+            for name in ("radius", "s_th", "eta_sal", "eta_srl", "eta_reg", "lr_critic", "eta_raise", "noise_std",
+                         "lr_actor"):
                 errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0)
             for name in ("beta_s", "lambda_s", "discount", "lambda_critic", "beta_v"):
                 errors.check(check_finite, f"hparams.{name}", getattr(hp, name), low=0.0, high=1.0)
@@ -168,6 +202,7 @@ class DRLState(NamedTuple):
     """Floating leaves in the config's train_dtype, except hp and env_state (the default float type)."""
 
     actor: MTRNNParams
+    actor_opt: Any  # Adam state of the BPTT actor (actor="bptt"), else ()
     u: MTRNNState
     traces: ActorTraces
     s_bar: tuple[Array, Array, Array]
@@ -187,13 +222,16 @@ class DRLState(NamedTuple):
 
 
 class Record(NamedTuple):
-    """One step as the BPTT critic replays it."""
+    """One step as the BPTT critic (and the BPTT actor) replays it."""
 
     reward: Array
     terminated: Array
     done: Array
     final_obs: Array
     next_obs: Array
+    obs: Array  # the actor's input at this step
+    action: Array  # the action it took, in [-1, 1] (noisy for the BPTT actor)
+    delta: Array  # the TD error of the transition
 
 
 class DynamicRLLearner(NamedTuple):
@@ -237,7 +275,8 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
     env, env_params = spec.env, spec.params
     n_obs, n_act, H = spec.obs_dim, spec.n_actions, config.critic_hidden
     dtype = jnp.dtype(config.train_dtype)
-    srl_trace = float(config.hparams.lambda_s) != 0.0
+    bptt_actor = config.actor == "bptt"
+    srl_trace = float(config.hparams.lambda_s) != 0.0 and not bptt_actor
     learner_float = lambda x: jnp.asarray(x, dtype)  # noqa: E731 (observations, rewards: the environment's type)
 
     def to_env(a: Array, step: Array, hp: DynamicRLHParams) -> Array:
@@ -293,6 +332,35 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         return ActorTraces(inputs=tuple(input_trace_init(l) for l in _layers(actor)),
                            G=jax.tree.map(jnp.zeros_like, actor) if srl_trace else ())
 
+    def actor_window_loss(actor: MTRNNParams, u0: MTRNNState, recs: Record, hp: DynamicRLHParams) -> Array:
+        """The BPTT actor's loss over a window, from its state at the window's start: mean over the steps of
+        delta_t 0.5 ||o_t - a_t||^2 (delta and the taken action held fixed; the state restarts after an episode's
+        last step, as it did when acting)."""
+        def step(u, r):
+            u, _ = mtrnn_step(actor, u, r.obs, _taus(hp))
+            loss = r.delta * 0.5 * jnp.sum((jnp.tanh(u.output) - r.action) ** 2)
+            return jax.tree.map(lambda x: jnp.where(r.done, 0.0, x), u), loss
+
+        return jnp.mean(jax.lax.scan(step, jax.lax.stop_gradient(u0), recs)[1])
+
+    def sensitivity_update(s: DRLState, u: MTRNNState, xs, delta: Array, hp: DynamicRLHParams):
+        """Dynamic RL's per-step update of every actor layer: SAL or SRL per neuron, then the output regulariser.
+        Returns the new actor, its traces and the sensitivities' moving averages."""
+        layers, us = _layers(s.actor), (u.lower, u.upper, u.output)
+        inputs = tuple(input_trace_update(tr, x, tau) for tr, x, tau in zip(s.traces.inputs, xs, _taus(hp)))
+        sens = tuple(sensitivity(l, ui) for l, ui in zip(layers, us))
+        grads = tuple(sensitivity_grad(l, ui, tr) for l, ui, tr in zip(layers, us, inputs))
+        s_bar = tuple(hp.beta_s * sb + (1.0 - hp.beta_s) * sj for sb, sj in zip(s.s_bar, sens))
+        G = jax.tree.map(lambda g, d: hp.lambda_s * g + d, s.traces.G, MTRNNParams(*grads)) if srl_trace else (
+            MTRNNParams(*grads))
+        off = -jnp.inf
+        s_th = [hp.s_th if config.sal else off] * 2 + [hp.s_th if config.sal and config.sal_output else off]
+        d = td_transform(delta, config.td_transform)
+        new = [sal_srl_update(l, gr, g, sb, d, hp.eta_sal, hp.eta_srl, th)[0]
+               for l, gr, g, sb, th in zip(layers, grads, _layers(G), s_bar, s_th)]
+        new[2] = saturation_regulariser(new[2], u.output, inputs[2], hp.eta_reg, hp.u_max)
+        return MTRNNParams(*new), ActorTraces(inputs=inputs, G=G if srl_trace else ()), s_bar
+
     def init(key: Array, hp: DynamicRLHParams | None = None) -> DRLState:
         hp = hparam_arrays(config.hparams if hp is None else hp, float)  # float64 under x64
         k_actor, k_critic, k_env, k_run = jax.random.split(key, 4)
@@ -302,7 +370,8 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         obs = learner_float(obs)
         critic_h, critic_trace = critic_start(critic, obs)
         s_bar = tuple(sensitivity(l, jnp.zeros_like(l.b)) for l in _layers(actor))
-        return DRLState(actor=actor, u=mtrnn_zero_state(actor), traces=fresh_traces(actor), s_bar=s_bar,
+        return DRLState(actor=actor, actor_opt=optax.scale_by_adam().init(actor) if bptt_actor else (),
+                        u=mtrnn_zero_state(actor), traces=fresh_traces(actor), s_bar=s_bar,
                         critic=critic, critic_opt=critic_opt().init(critic), critic_h=critic_h,
                         critic_trace=critic_trace, v_bar=jnp.ones((), dtype), env_state=env_state, obs=obs, key=k_run,
                         hp=hp, step=jnp.zeros((), jnp.int32), ep_return=jnp.zeros((), dtype),
@@ -310,15 +379,14 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
 
     def step(s: DRLState) -> tuple[DRLState, tuple[Record, Array, Array, Array]]:
         """One environment step with the actor's online update (and the RFLO critic's, if chosen)."""
+        s0_obs = s.obs
         hp = cast_floats(s.hp, dtype)
         key, k_env = jax.random.split(s.key)
-        # Actor step, its traces and sensitivities.
         u, xs = mtrnn_step(s.actor, s.u, s.obs, _taus(hp))
-        layers, us = _layers(s.actor), (u.lower, u.upper, u.output)
-        inputs = tuple(input_trace_update(tr, x, tau) for tr, x, tau in zip(s.traces.inputs, xs, _taus(hp)))
-        sens = tuple(sensitivity(l, ui) for l, ui in zip(layers, us))
-        grads = tuple(sensitivity_grad(l, ui, tr) for l, ui, tr in zip(layers, us, inputs))
         action = jnp.tanh(u.output)
+        if bptt_actor:  # exploration noise on the outputs
+            noise = jax.random.normal(jax.random.fold_in(k_env, 1), action.shape, dtype)
+            action = jnp.clip(action + hp.noise_std * noise, -1.0, 1.0)
         obs, env_state, reward, terminated, truncated, info = env.step(k_env, s.env_state, to_env(action, s.step, hp),
                                                                        env_params)
         obs, reward, final_obs = learner_float(obs), learner_float(reward), learner_float(info["final_observation"])
@@ -327,16 +395,10 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         v = critic_value(s.critic, s.critic_h)
         h_boot, aux_boot = critic_cell(s.critic, s.critic_h, final_obs)
         delta = td_error(reward, v, critic_value(s.critic, h_boot), terminated, hp.discount)
-        # Dynamic RL update of every actor layer: SAL or SRL per neuron, then the output regulariser.
-        s_bar = tuple(hp.beta_s * sb + (1.0 - hp.beta_s) * sj for sb, sj in zip(s.s_bar, sens))
-        G = jax.tree.map(lambda g, d: hp.lambda_s * g + d, s.traces.G, MTRNNParams(*grads)) if srl_trace else (
-            MTRNNParams(*grads))
-        s_th = hp.s_th if config.sal else -jnp.inf
-        d = td_transform(delta, config.td_transform)
-        new = [sal_srl_update(l, gr, g, sb, d, hp.eta_sal, hp.eta_srl, s_th)[0]
-               for l, gr, g, sb in zip(layers, grads, _layers(G), s_bar)]
-        new[2] = saturation_regulariser(new[2], u.output, inputs[2], hp.eta_reg, hp.u_max)
-        actor = MTRNNParams(*new)
+        if bptt_actor:  # learns at the window's end (update)
+            actor, traces, s_bar = s.actor, s.traces, s.s_bar
+        else:
+            actor, traces, s_bar = sensitivity_update(s, u, xs, delta, hp)
         # Critic: online RFLO + TD(lambda) update, raising, next state.
         critic, critic_opt_state, critic_trace = s.critic, s.critic_opt, s.critic_trace
         if config.critic == "rflo":
@@ -356,12 +418,12 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         restart = lambda tree: jax.tree.map(lambda t: jnp.where(done, 0.0, t), tree)  # noqa: E731
         ep_return = s.ep_return + reward
         success = s.ep_success | info["success"] if "success" in info else s.ep_success
-        s = s._replace(actor=actor, u=restart(u), traces=restart(ActorTraces(inputs=inputs, G=G if srl_trace else ())),
-                       s_bar=s_bar,
+        s = s._replace(actor=actor, u=restart(u), traces=restart(traces), s_bar=s_bar,
                        critic=critic, critic_opt=critic_opt_state, critic_h=critic_h, critic_trace=critic_trace,
                        v_bar=v_bar, env_state=env_state, obs=obs, key=key, step=s.step + 1,
                        ep_return=jnp.where(done, 0.0, ep_return), ep_success=jnp.where(done, False, success))
-        rec = Record(reward=reward, terminated=terminated, done=done, final_obs=final_obs, next_obs=obs)
+        rec = Record(reward=reward, terminated=terminated, done=done, final_obs=final_obs, next_obs=obs, obs=s0_obs,
+                     action=action, delta=delta)
         return s, (rec, jnp.where(done, ep_return, jnp.nan), done & success, delta)
 
     def update(s0: DRLState) -> tuple[DRLState, UpdateReport]:
@@ -369,12 +431,16 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         the first step with a non-finite TD error, and the share of finished episodes that succeeded."""
         s, (recs, ep_returns, successes, deltas) = jax.lax.scan(lambda c, _: step(c), s0, None,
                                                                  length=config.critic_window)
+        hp = cast_floats(s.hp, dtype)
         if config.critic == "bptt":
-            hp = cast_floats(s.hp, dtype)
             g = jax.grad(window_loss)(s.critic, s0.critic_h, recs, hp)
             g = g._replace(body=g.body._replace(tau=jnp.zeros_like(g.body.tau)))
             critic, opt = critic_apply(s.critic, s.critic_opt, jax.tree.map(lambda x: -x, g), hp)
             s = s._replace(critic=critic, critic_opt=opt)
+        if bptt_actor:  # the window's actions were taken with the actor as it was at the window's start
+            g = jax.grad(actor_window_loss)(s.actor, s0.u, recs, hp)
+            updates, opt = optax.scale_by_adam().update(g, s.actor_opt)
+            s = s._replace(actor=jax.tree.map(lambda p, u: p - hp.lr_actor * u, s.actor, updates), actor_opt=opt)
         finished = ~jnp.isnan(ep_returns)
         bad = ~jnp.isfinite(deltas)
         first_bad = jnp.where(jnp.any(bad), s0.step + jnp.argmax(bad).astype(jnp.int32) + 1, -1).astype(jnp.int32)

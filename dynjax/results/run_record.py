@@ -140,9 +140,11 @@ def absent_means(configs: Sequence[Any]) -> dict[str, Any]:
     """Fields added to a configuration class after runs were recorded without them, each with the value that
     does what those runs did (dataclass field metadata "absent_means"): a record that lacks such a field still
     matches a configuration that has that value, so adding an option does not orphan finished runs. A field
-    whose default changes behaviour has no such metadata, and its absence is a difference."""
-    return {f.name: f.metadata[ABSENT_MEANS] for c in configs for f in dataclasses.fields(c)
-            if ABSENT_MEANS in f.metadata}
+    whose default changes behaviour has no such metadata, and its absence is a difference. Hyperparameters (a
+    NamedTuple, without field metadata) declare theirs in the class attribute ABSENT_MEANS, a dict by name."""
+    fields = {f.name: f.metadata[ABSENT_MEANS] for c in configs for f in dataclasses.fields(c)
+              if ABSENT_MEANS in f.metadata}
+    return fields | {k: v for c in configs for k, v in getattr(type(c.hparams), "ABSENT_MEANS", {}).items()}
 
 
 def _differences(old: Any, new: Any, where: str = "", absent: Mapping[str, Any] | None = None) -> list[str]:
