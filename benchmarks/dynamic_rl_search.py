@@ -26,7 +26,6 @@ one); ties (within 0.01) are broken by the mean success over training (AUC). A s
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
 from pathlib import Path
@@ -47,9 +46,15 @@ TASKS = ("seq-nav", "slider-crank")
 SEARCH_SEED = 1000  # the table's seeds are 0..15
 TIE = 0.01
 ETA_SAL = 1e-3
-STAGE1 = {"td_transform": ("raw", "sign"), "grid": {"s_th": [0.25, 0.5, 1.0], "eta_srl": [1e-4, 1e-3, 1e-2]}}
-STAGE2_ETA_SAL = [1e-4, 1e-3, 1e-2]
-COMPARATOR_GRID = {"lr_actor": [3e-5, 1e-4, 3e-4, 1e-3], "noise_std": [0.1, 0.3, 0.5]}
+# The defaults the search started from (before it chose s_th = 0.5 and no SAL on the outputs): what a stage
+# does not set is pinned to them, so the search stays the one that was run when the defaults move.
+PRE_SEARCH_FIELDS = {"sal_output": True}
+PRE_SEARCH_HPARAMS = {"s_th": 1.0}
+TD_TRANSFORMS = ("raw", "sign")
+GRIDS = {"stage1": {"s_th": [0.25, 0.5, 1.0], "eta_srl": [1e-4, 1e-3, 1e-2]}, "stage2": {"eta_sal": [1e-4, 1e-3, 1e-2]},
+         "comparator": {"lr_actor": [3e-5, 1e-4, 3e-4, 1e-3], "noise_std": [0.1, 0.3, 0.5]}}
+QUICK_GRIDS = {"stage1": {"s_th": [0.5, 1.0], "eta_srl": [1e-3]}, "stage2": {"eta_sal": [1e-3]},
+               "comparator": {"lr_actor": [1e-4], "noise_std": [0.3]}}
 QUICK_FIELDS = dict(n_lower=12, n_upper=6, critic_hidden=8, exponent_segments=5)
 
 
@@ -58,10 +63,10 @@ def sweep(task: str, algo: str, name: str, fields: dict, hparams: dict, grid: di
     """One sweep (a program: static `fields`, the `grid` vmapped); per configuration its hyperparameters and
     the per-seed final success and success AUC (a diverged seed scores 0)."""
     every = max(32, round(steps / n_evals / 32) * 32)
-    config = {"exponent_segments": 20, **fields, **(QUICK_FIELDS if quick else {}), "env_id": task,
+    config = {"exponent_segments": 20, **PRE_SEARCH_FIELDS, **fields, **(QUICK_FIELDS if quick else {}), "env_id": task,
               "total_steps": every * n_evals, "eval_every": every}
-    spec = spec_from_dict({"algo": algo, "seeds": seeds, "seed": SEARCH_SEED, "config": config, "hparams": hparams,
-                           "grid": grid})
+    spec = spec_from_dict({"algo": algo, "seeds": seeds, "seed": SEARCH_SEED, "config": config,
+                           "hparams": PRE_SEARCH_HPARAMS | hparams, "grid": grid})
     out = root / f"{slug(task)}--{name}"
     summary = run_cell(spec, out)
     m = read_metrics(out / "metrics.csv")
@@ -130,17 +135,15 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.steps, args.evals = 2, 2_048, 2
-        STAGE1["grid"] = {"s_th": [0.5, 1.0], "eta_srl": [1e-3]}
-        COMPARATOR_GRID.update(lr_actor=[1e-4], noise_std=[0.3])
-        STAGE2_ETA_SAL[:] = [1e-3]
+    grids = QUICK_GRIDS if args.quick else GRIDS
     root = args.out or RESULTS / ("dynamic_rl_search_quick" if args.quick else "dynamic_rl_search")
     chosen_path = root / "chosen.json"
     chosen = json.loads(chosen_path.read_text()) if chosen_path.exists() else {}
     t0 = time.time()
     sections = []
     if "1" in args.stages or "2" in args.stages:
-        programs = [(f"td-{t}", {"td_transform": t}) for t in STAGE1["td_transform"]]
-        s1 = stage("stage1", "dynamic-rl", programs, {"eta_sal": ETA_SAL}, STAGE1["grid"], args, root)
+        programs = [(f"td-{t}", {"td_transform": t}) for t in TD_TRANSFORMS]
+        s1 = stage("stage1", "dynamic-rl", programs, {"eta_sal": ETA_SAL}, grids["stage1"], args, root)
         best1 = choose(s1)
         chosen["stage1"] = {"fields": best1["fields"], "hparams": best1["hparams"]}
         sections += ["## Stage 1: TD transform x s_th x eta_SRL (eta_SAL = 1e-3)", "", *rows(s1, best1), ""]
@@ -148,13 +151,13 @@ def main() -> None:
         fields1, hp1 = chosen["stage1"]["fields"], chosen["stage1"]["hparams"]
         programs = [(f"sal-output-{str(v).lower()}", fields1 | {"sal_output": v}) for v in (True, False)]
         s2 = stage("stage2", "dynamic-rl", programs, {"s_th": hp1["s_th"], "eta_srl": hp1["eta_srl"]},
-                   {"eta_sal": STAGE2_ETA_SAL}, args, root)
+                   grids["stage2"], args, root)
         best2 = choose(s2)
         chosen["stage2"] = {"fields": best2["fields"], "hparams": best2["hparams"]}
         sections += [f"## Stage 2: SAL on the output neurons x eta_SAL (s_th = {hp1['s_th']:g}, eta_SRL = "
                      f"{hp1['eta_srl']:g})", "", *rows(s2, best2), ""]
     if "comparator" in args.stages:
-        sc = stage("comparator", "mtrnn-bptt", [("bptt", {})], {}, COMPARATOR_GRID, args, root)
+        sc = stage("comparator", "mtrnn-bptt", [("bptt", {})], {}, grids["comparator"], args, root)
         bestc = choose(sc)
         chosen["comparator"] = {"fields": bestc["fields"], "hparams": bestc["hparams"]}
         sections += ["## The comparator (mtrnn-bptt): lr_actor x noise_std", "", *rows(sc, bestc), ""]

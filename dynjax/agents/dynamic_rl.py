@@ -296,8 +296,10 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         body = ctrnn_init(key, n_obs, H, 1.0, 1.0, tau_high)
         return cast_floats(CriticParams(body=body, w=jnp.zeros((H,)), b=jnp.zeros(())), dtype)
 
-    def critic_opt() -> optax.GradientTransformation:
-        return optax.scale_by_adam()
+    def adam_descent(params: Any, opt_state: Any, grad: Any, lr: Array) -> tuple[Any, Any]:
+        """theta <- theta - lr Adam(grad) (the critic's and the BPTT actor's optimiser)."""
+        updates, opt_state = optax.scale_by_adam().update(grad, opt_state)
+        return jax.tree.map(lambda p, u: p - lr * u, params, updates), opt_state
 
     def critic_trace_start(cp: CriticParams, aux) -> Any:
         if config.critic != "rflo":
@@ -311,8 +313,7 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
 
     def critic_apply(cp: CriticParams, opt_state: Any, ascent: CriticParams, hp: DynamicRLHParams):
         """theta <- theta + lr Adam(ascent); the Elman critic's tau stays 1, the CT-RNN's >= 1."""
-        updates, opt_state = critic_opt().update(jax.tree.map(lambda g: -g, ascent), opt_state)
-        cp = jax.tree.map(lambda p, u: p - hp.lr_critic * u, cp, updates)
+        cp, opt_state = adam_descent(cp, opt_state, jax.tree.map(lambda g: -g, ascent), hp.lr_critic)
         tau = jnp.maximum(cp.body.tau, 1.0) if config.critic == "rflo" else jnp.ones_like(cp.body.tau)
         return cp._replace(body=cp.body._replace(tau=tau)), opt_state
 
@@ -372,14 +373,13 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         s_bar = tuple(sensitivity(l, jnp.zeros_like(l.b)) for l in _layers(actor))
         return DRLState(actor=actor, actor_opt=optax.scale_by_adam().init(actor) if bptt_actor else (),
                         u=mtrnn_zero_state(actor), traces=fresh_traces(actor), s_bar=s_bar,
-                        critic=critic, critic_opt=critic_opt().init(critic), critic_h=critic_h,
+                        critic=critic, critic_opt=optax.scale_by_adam().init(critic), critic_h=critic_h,
                         critic_trace=critic_trace, v_bar=jnp.ones((), dtype), env_state=env_state, obs=obs, key=k_run,
                         hp=hp, step=jnp.zeros((), jnp.int32), ep_return=jnp.zeros((), dtype),
                         ep_success=jnp.zeros((), bool), diverged_at=jnp.full((), -1, jnp.int32))
 
-    def step(s: DRLState) -> tuple[DRLState, tuple[Record, Array, Array, Array]]:
+    def step(s: DRLState) -> tuple[DRLState, tuple[Record, Array, Array]]:
         """One environment step with the actor's online update (and the RFLO critic's, if chosen)."""
-        s0_obs = s.obs
         hp = cast_floats(s.hp, dtype)
         key, k_env = jax.random.split(s.key)
         u, xs = mtrnn_step(s.actor, s.u, s.obs, _taus(hp))
@@ -418,18 +418,18 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
         restart = lambda tree: jax.tree.map(lambda t: jnp.where(done, 0.0, t), tree)  # noqa: E731
         ep_return = s.ep_return + reward
         success = s.ep_success | info["success"] if "success" in info else s.ep_success
+        rec = Record(reward=reward, terminated=terminated, done=done, final_obs=final_obs, next_obs=obs, obs=s.obs,
+                     action=action, delta=delta)
         s = s._replace(actor=actor, u=restart(u), traces=restart(traces), s_bar=s_bar,
                        critic=critic, critic_opt=critic_opt_state, critic_h=critic_h, critic_trace=critic_trace,
                        v_bar=v_bar, env_state=env_state, obs=obs, key=key, step=s.step + 1,
                        ep_return=jnp.where(done, 0.0, ep_return), ep_success=jnp.where(done, False, success))
-        rec = Record(reward=reward, terminated=terminated, done=done, final_obs=final_obs, next_obs=obs, obs=s0_obs,
-                     action=action, delta=delta)
-        return s, (rec, jnp.where(done, ep_return, jnp.nan), done & success, delta)
+        return s, (rec, jnp.where(done, ep_return, jnp.nan), done & success)
 
     def update(s0: DRLState) -> tuple[DRLState, UpdateReport]:
         """critic_window steps, then the BPTT critic's update on them. Reports the returns of finished episodes,
         the first step with a non-finite TD error, and the share of finished episodes that succeeded."""
-        s, (recs, ep_returns, successes, deltas) = jax.lax.scan(lambda c, _: step(c), s0, None,
+        s, (recs, ep_returns, successes) = jax.lax.scan(lambda c, _: step(c), s0, None,
                                                                  length=config.critic_window)
         hp = cast_floats(s.hp, dtype)
         if config.critic == "bptt":
@@ -439,10 +439,10 @@ def make_learner(config: DynamicRLConfig) -> DynamicRLLearner:
             s = s._replace(critic=critic, critic_opt=opt)
         if bptt_actor:  # the window's actions were taken with the actor as it was at the window's start
             g = jax.grad(actor_window_loss)(s.actor, s0.u, recs, hp)
-            updates, opt = optax.scale_by_adam().update(g, s.actor_opt)
-            s = s._replace(actor=jax.tree.map(lambda p, u: p - hp.lr_actor * u, s.actor, updates), actor_opt=opt)
+            actor, opt = adam_descent(s.actor, s.actor_opt, g, hp.lr_actor)
+            s = s._replace(actor=actor, actor_opt=opt)
         finished = ~jnp.isnan(ep_returns)
-        bad = ~jnp.isfinite(deltas)
+        bad = ~jnp.isfinite(recs.delta)
         first_bad = jnp.where(jnp.any(bad), s0.step + jnp.argmax(bad).astype(jnp.int32) + 1, -1).astype(jnp.int32)
         n_finished = jnp.sum(finished, dtype=jnp.int32)
         return s, UpdateReport(return_sum=jnp.sum(jnp.where(finished, ep_returns, 0.0)), return_count=n_finished,
