@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from dynjax.results.metrics import read_metrics
 from dynjax.results.stats import aggregate, curve_scores, format_stats
 
@@ -88,6 +90,31 @@ def test_dynamic_rl_table_quick(tmp_path):
     table = (tmp_path / "drl.md").read_text()
     assert "| slider-crank | Dynamic RL |" in table and "## Output swap" in table and "seed-steps/s" in table
     assert (out / "slider-crank-exponent.png").exists() and (out / "slider-crank-swap.png").exists()
+    # the claims' verdicts are computed from the cells' per-seed curves: (5) the exponent, step 0 -> final
+    from dynjax.results.stats import format_p, paired_change
+
+    m = read_metrics(out / "slider-crank--dynamic-rl" / "metrics.csv")
+    exponent = np.asarray(m["exploration_exponent"], float)
+    pc = paired_change(exponent[:, 0], curve_scores(exponent, m["step"][0]).final)
+    row = next(r for r in table.splitlines() if r.startswith("| (5) the exploration exponent falls"))
+    cols = [c.strip() for c in row.split("|")[1:-1]]
+    assert cols[1] == "slider-crank" and f"p = {format_p(pc.p_value)}" in cols[3]
+    assert cols[4] == ("reproduced" if pc.verdict() == "falls" else f"not reproduced ({pc.verdict()})")
+    assert "| (6) the outputs saturate over training | slider-crank |" in table
+
+
+def test_dynamic_rl_sensitivity_scale_quick(tmp_path):
+    import json
+
+    run_script("dynamic_rl_sensitivity_scale", "--quick", "--out", str(tmp_path / "scale"))
+    record = json.loads((tmp_path / "scale.json").read_text())
+    assert (tmp_path / "scale.png").exists() and (tmp_path / "scale.md").exists()
+    for radius in ("3.0", "1.5"):
+        ex = np.asarray(record["radii"][radius]["exponent"])
+        assert ex.shape == (2, len(record["scales"])) and np.isfinite(ex).all()
+        # with two networks no change is significant: the verdict must say so, not claim a trend
+        assert record["radii"][radius]["verdict"] == "no significant change"  # of rho against 0
+    assert record["verdict"].startswith("not reproduced")
 
 
 def test_huang_pendulum_quick(tmp_path):

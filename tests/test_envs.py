@@ -19,6 +19,27 @@ def test_masks_select_the_right_indices():
             resolve_mask(bad, 4)
 
 
+def test_angle_items_read_the_scalar_angle_from_its_cos_and_sin():
+    assert resolve_mask("angle(0,1)", 3) == ((0, 1),)
+    assert resolve_mask("angle(0, 1),2", 3) == ((0, 1), 2) == resolve_mask([[0, 1], 2], 3)  # a run record's JSON
+    for bad in ("angle(0,0)", "angle(0,3)", "angel(0,1)", "angle(0,1),1"):
+        with pytest.raises(ValueError, match="obs_mask"):
+            resolve_mask(bad, 3)
+    # Pendulum's observation is (cos theta, sin theta, theta dot): 'angle(0,1)' is theta alone, wrapped to (-pi, pi]
+    spec = make_env("Pendulum-v1", obs_mask="angle(0,1)")
+    assert spec.obs_dim == 1
+    key = jax.random.key(3)
+    obs, state = spec.env.reset(key, spec.params)
+    for i in range(40):
+        wrapped = np.angle(np.exp(1j * float(state.theta)))
+        np.testing.assert_allclose(float(obs[0]), wrapped, atol=1e-5)
+        obs, state, *_ = spec.env.step(jax.random.fold_in(key, i), state, np.array([2.0]), spec.params)
+    with_velocity = make_env("Pendulum-v1", obs_mask="angle(0,1),2")
+    obs, state = with_velocity.env.reset(key, with_velocity.params)
+    np.testing.assert_allclose(np.asarray(obs), [np.angle(np.exp(1j * float(state.theta))), float(state.theta_dot)],
+                               atol=1e-5)
+
+
 def test_masked_env_matches_raw_env():
     spec = make_env("CartPole-v1", obs_mask="even")
     raw, params = gymnax.make("CartPole-v1")

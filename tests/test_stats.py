@@ -81,3 +81,19 @@ def test_steps_to_reach_and_late_trend():
     rising = late_trend(steps[None, :] / 100.0 + rng.normal(0, 0.1, (8, steps.size)))
     assert rising.rising and rising.p_value < 0.05 and np.all(rising.change > 0)
     assert not late_trend(-steps[None, :] / 100.0 + rng.normal(0, 0.1, (8, steps.size))).rising
+
+
+def test_paired_change_tests_within_learners():
+    from dynjax.results.stats import paired_change
+
+    rng = np.random.default_rng(1)
+    before = rng.normal(0, 1, 12)
+    # a small shift that an unpaired test between the two sets could not see, but every learner makes
+    up = paired_change(before, before + 0.2 + rng.normal(0, 0.01, 12))
+    assert up.verdict() == "rises" and up.p_value < 0.01 and up.n == 12 and up.median > 0
+    assert paired_change(before, before - 0.2).verdict() == "falls"
+    noise = paired_change(before, before + rng.normal(0, 1, 12))
+    assert noise.p_value > 0.05 and noise.verdict() == "no significant change"
+    dropped = paired_change([0.0, np.nan, 1.0], [1.0, 2.0, np.inf])
+    assert dropped.n == 1 and np.isnan(dropped.p_value)
+    assert paired_change(before, before).p_value == 1.0

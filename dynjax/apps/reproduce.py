@@ -89,8 +89,15 @@ TABLES: dict[str, Table] = {
     "rtrrl-scale": Table("rtrrl_scale.py", "rtrrl_scale", True,
                          "RTRRL with hidden size N = 8-256 on MemoryChain-32 and CartPole positions-only"),
     "dynamic-rl": Table("dynamic_rl_table.py", "dynamic_rl_table", True,
-                        "Dynamic RL (Shibata): seq-nav, slider-crank, ablations, output swap, exploration exponent",
+                        "Dynamic RL (Shibata): the paper's claims on seq-nav and slider-crank, its BPTT comparator, "
+                        "ablations, output swap, exploration exponent",
                         folder="dynamic_rl"),
+    "dynamic-rl-search": Table("dynamic_rl_search.py", "dynamic_rl_search", True,
+                               "Dynamic RL's and its BPTT comparator's constants, searched on seeds 1000+ (not the "
+                               "table's)"),
+    "dynamic-rl-sensitivity-scale": Table("dynamic_rl_sensitivity_scale.py", "dynamic_rl_sensitivity_scale", True,
+                                          "Dynamic RL: the closed loop's Lyapunov exponent against the scale of a "
+                                          "sensitivity step"),
     "dynamic-rl-precision": Table("dynamic_rl_precision.py", "dynamic_rl_precision", True,
                                   "Dynamic RL trained in float32 vs float64: learning curves, exploration exponent"),
     "blind-dynamics": Table("blind_dynamics.py", "blind_dynamics", True,

@@ -14,6 +14,7 @@ seq-nav and slider-crank clip to [-1, 1]). An adapter that clipped first would h
 
 import dataclasses
 import inspect
+import re
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import gymnax
@@ -66,12 +67,39 @@ def _coerce(value: Any, like: Any, where: str) -> Any:
 def obs_mask_field() -> Any:
     """The `obs_mask` field of an agent configuration: None (the whole observation) by default, and its help
     text for the command line (dataclass metadata)."""
-    return dataclasses.field(default=None,
-                             metadata={"help": "observation indices kept: 'even', 'odd', '0,2', or 'none'"})
+    return dataclasses.field(default=None, metadata={
+        "help": "observation kept: 'even', 'odd', indices '0,2', angles from (cos, sin) pairs 'angle(0,1)' "
+                "(with indices: 'angle(0,1),2'), or 'none'"})
 
 
-def resolve_mask(obs_mask: ObsMask, obs_dim: int) -> tuple[int, ...] | None:
-    """Turn 'even' / 'odd' / explicit indices into a tuple of kept observation indices (None keeps all).
+MaskItem = int | tuple[int, int]  # an observation index, or (cos index, sin index) read as one angle
+_ANGLE = re.compile(r"angle\(\s*(\d+)\s*,\s*(\d+)\s*\)")
+
+
+def _mask_items(text: str) -> list[MaskItem]:
+    """'angle(0,1),2' -> [(0, 1), 2]."""
+    items = []
+    for tok in re.split(r",(?![^(]*\))", text):  # commas outside parentheses
+        tok = tok.strip()
+        if not tok:
+            continue
+        angle = _ANGLE.fullmatch(tok)
+        if angle:
+            items.append((int(angle[1]), int(angle[2])))
+            continue
+        try:
+            items.append(int(tok))
+        except ValueError:
+            raise ValueError(f"obs_mask: expected 'even', 'odd', indices or 'angle(i,j)' items separated by commas, "
+                             f"got {text!r}") from None
+    return items
+
+
+def resolve_mask(obs_mask: ObsMask, obs_dim: int) -> tuple[MaskItem, ...] | None:
+    """Turn 'even' / 'odd' / explicit items into a tuple of what the agent observes (None keeps all): an int
+    keeps that index, a pair (i, j) replaces the two entries cos(theta) = o_i, sin(theta) = o_j by the scalar
+    angle theta = atan2(o_j, o_i) in (-pi, pi] (the "angle only" observation of a pendulum, whose gymnax
+    observation is (cos theta, sin theta, theta dot): 'angle(0,1)').
 
     'even' keeps indices 0, 2, 4, ... (CartPole: cart position and pole angle, velocities hidden);
     'odd' keeps 1, 3, 5, ... (CartPole: the two velocities).
@@ -83,35 +111,40 @@ def resolve_mask(obs_mask: ObsMask, obs_dim: int) -> tuple[int, ...] | None:
             return tuple(range(0, obs_dim, 2))
         if obs_mask == "odd":
             return tuple(range(1, obs_dim, 2))
-        try:
-            obs_mask = [int(tok) for tok in obs_mask.split(",") if tok.strip()]
-        except ValueError:
-            raise ValueError(f"obs_mask: expected 'even', 'odd' or comma-separated indices, got {obs_mask!r}") from None
-    idx = (int(obs_mask),) if isinstance(obs_mask, int) else tuple(int(i) for i in obs_mask)
-    if not idx:
+        obs_mask = _mask_items(obs_mask)
+    items = (int(obs_mask),) if isinstance(obs_mask, int) else tuple(
+        (int(i[0]), int(i[1])) if isinstance(i, (tuple, list)) else int(i) for i in obs_mask)
+    if not items:
         raise ValueError("obs_mask: no observation index kept")
-    bad = [i for i in idx if not 0 <= i < obs_dim]
+    used = [j for i in items for j in (i if isinstance(i, tuple) else (i,))]
+    bad = [i for i in used if not 0 <= i < obs_dim]
     if bad:
         raise ValueError(f"obs_mask: indices {bad} out of range for an observation of size {obs_dim}")
-    if len(set(idx)) != len(idx):
-        raise ValueError(f"obs_mask: repeated indices in {list(idx)}")
-    return idx
+    if len(set(used)) != len(used):
+        raise ValueError(f"obs_mask: an index is used twice in {list(items)}")
+    return items
 
 
 class FlatMaskedEnv:
     """Wraps a gymnax environment: observations flattened to the default float type (float32; float64 under
-    jax.enable_x64) and reduced to the kept indices.
+    jax.enable_x64) and reduced to the kept items (`resolve_mask`: indices, and angles read from (cos, sin)
+    pairs).
 
     The info dict's final_observation (the observation before an auto-reset) is transformed the same way.
     """
 
-    def __init__(self, env: Any, keep: tuple[int, ...] | None):
+    def __init__(self, env: Any, keep: tuple[MaskItem, ...] | None):
         self._env = env
-        self._keep = None if keep is None else jnp.asarray(keep)
+        self._keep = keep
 
     def _obs(self, obs: Array) -> Array:
         flat = jnp.reshape(obs, (-1,)).astype(jax.dtypes.canonicalize_dtype(jnp.float64))
-        return flat if self._keep is None else flat[self._keep]
+        if self._keep is None:
+            return flat
+        if all(isinstance(i, int) for i in self._keep):
+            return flat[jnp.asarray(self._keep)]
+        return jnp.stack([jnp.arctan2(flat[i[1]], flat[i[0]]) if isinstance(i, tuple) else flat[i]
+                          for i in self._keep])
 
     def reset(self, key: Array, params: Any) -> tuple[Array, Any]:
         obs, state = self._env.reset(key, params)

@@ -13,7 +13,8 @@ confidence interval from scipy.stats.bootstrap. `iqm_ci(*groups)` resamples each
 stratified bootstrap of Agarwal et al.: one group per task when an IQM spans several tasks).
 
 Comparisons (`compare`): the two-sided Mann-Whitney U test of two sets of per-seed scores, and the probability
-of improvement P(X > Y) + P(X = Y) / 2. Checkpoints of one network are never pooled: every array handed to
+of improvement P(X > Y) + P(X = Y) / 2; within the same learners (`paired_change`), the Wilcoxon signed-rank
+test of their changes. Checkpoints of one network are never pooled: every array handed to
 these functions has one entry per independent learner.
 """
 
@@ -67,6 +68,35 @@ def steps_to_reach(values: np.ndarray, steps: np.ndarray, level: float, strictly
     return np.where(hit.any(axis=1), np.asarray(steps)[1:][np.argmax(hit, axis=1)], np.nan)
 
 
+class PairedChange(NamedTuple):
+    """How one measure changed within the same learners (`paired_change`)."""
+
+    change: np.ndarray  # per learner: after - before
+    median: float  # median change over the learners with finite values (nan without any)
+    p_value: float  # two-sided Wilcoxon signed-rank test of `change` against 0 (nan with fewer than 2 learners)
+    n: int  # learners with finite values
+
+    def verdict(self, alpha: float = 0.05) -> str:
+        """'rises', 'falls' (significant at alpha, direction from the median change) or 'no significant change'."""
+        if not self.p_value < alpha:
+            return "no significant change"
+        return "rises" if self.median > 0 else "falls"
+
+
+def paired_change(before: np.ndarray, after: np.ndarray) -> PairedChange:
+    """The change after - before of one measure in each learner, tested across learners (learners as the unit)
+    by the two-sided Wilcoxon signed-rank test; learners with a non-finite value on either side are dropped."""
+    from scipy.stats import wilcoxon
+
+    change = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    ok = change[np.isfinite(change)]
+    if ok.size < 2 or np.all(ok == 0):
+        p = math.nan if ok.size < 2 else 1.0
+    else:
+        p = float(wilcoxon(ok).pvalue)
+    return PairedChange(change, float(np.median(ok)) if ok.size else math.nan, p, int(ok.size))
+
+
 class Trend(NamedTuple):
     """Whether learning curves still rise at the end of their budget (`late_trend`)."""
 
@@ -77,20 +107,14 @@ class Trend(NamedTuple):
 
 def late_trend(returns: np.ndarray, alpha: float = 0.05) -> Trend:
     """Is the budget still the limit? Per learner, the last 10% of the evaluations after step 0 (what `final`
-    averages) against the 10% just before; across learners, the Wilcoxon signed-rank test (learners as the
-    unit). `rising` means the curves were still going up when training stopped."""
-    from scipy.stats import wilcoxon
-
+    averages) against the 10% just before; across learners, the Wilcoxon signed-rank test (`paired_change`,
+    learners as the unit). `rising` means the curves were still going up when training stopped."""
     r = np.asarray(returns, dtype=float)[:, 1:]
     k = final_points(r.shape[1] + 1)
     if r.shape[1] < 2 * k:
         return Trend(np.full(r.shape[0], np.nan), math.nan, False)
-    change = r[:, -k:].mean(axis=1) - r[:, -2 * k:-k].mean(axis=1)
-    change_ok = change[np.isfinite(change)]
-    if change_ok.size < 2 or np.all(change_ok == 0):
-        return Trend(change, math.nan if change_ok.size < 2 else 1.0, False)
-    p = float(wilcoxon(change_ok).pvalue)
-    return Trend(change, p, bool(p < alpha and np.median(change_ok) > 0))
+    pc = paired_change(r[:, -2 * k:-k].mean(axis=1), r[:, -k:].mean(axis=1))
+    return Trend(pc.change, pc.p_value, pc.verdict(alpha) == "rises")
 
 
 def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
