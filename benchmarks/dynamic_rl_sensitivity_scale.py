@@ -17,7 +17,8 @@ learning frozen, the closed loop's exploration exponent (the agent's own probe: 
 Lyapunov exponent of actor + environment, float64, from a fresh episode; the same episode for every c of a
 network) and the layers' log-RMS sensitivities along it.
 
-Reported (benchmarks/results/dynamic_rl_sensitivity_scale.md, .json for the Dynamic RL table, and .png): per
+Reported (benchmarks/results/dynamic_rl_sensitivity_scale.md; in the folder of that name summary.json, read
+by the Dynamic RL table, and exponent_vs_scale.png): per
 radius and scale the median [q25, q75] over the networks of the exponent and of the mean log-RMS sensitivity;
 per network the Spearman correlation rho of the exponent with c (is the exponent monotone in the step?); and
 the test, networks as the unit: the Wilcoxon signed-rank test of the networks' rho against 0
@@ -127,7 +128,7 @@ def main() -> None:
         ax.legend()
     fig.suptitle(f"{args.task}: a sensitivity step of scale c (T = {steps:,} steps) from initialisation, "
                  f"{networks} networks")
-    save_figure(fig, root.parent / f"{root.name}.png")
+    save_figure(fig, root / "exponent_vs_scale.png")
 
     zero = int(np.argmin(np.abs(scales)))
 
@@ -149,8 +150,7 @@ def main() -> None:
         f"radius {r:g}: {word[pc.verdict()]}" for r, pc, _ in tests) + ")"
     record = {"task": args.task, "networks": networks, "steps": steps, "scales": list(scales), "eta": ETA,
               "evidence": evidence, "test": test, "verdict": verdict, "radii": summary}
-    root.parent.mkdir(parents=True, exist_ok=True)
-    (root.parent / f"{root.name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    (root / "summary.json").write_text(json.dumps(record, indent=1) + "\n")
     title = "# Dynamic RL: a local sensitivity step and the global Lyapunov exponent" + (
         " (quick pipeline check, not a result)" if args.quick else "")
     lines = [title, "", f"{args.task}; {networks} freshly initialised {config.n_lower} + {config.n_upper} MTRNN actors per radius (seeds "
@@ -158,7 +158,7 @@ def main() -> None:
              f"every neuron at eta_SAL = c x {ETA:g}, SRL and the regulariser off; then the closed loop's "
              "exploration exponent with learning frozen (benchmarks/dynamic_rl_sensitivity_scale.py). Median "
              "[q25, q75] over the networks.", "", *rows, "",
-             f"**Verdict: {verdict}.** {evidence}. Test: {test} (networks as the unit).", "", f"![exponent vs scale]({root.name}.png)", "",
+             f"**Verdict: {verdict}.** {evidence}. Test: {test} (networks as the unit).", "", f"![exponent vs scale]({root.name}/exponent_vs_scale.png)", "",
              f"Wall time: {time.time() - t0:.0f} s."]
     write_table(root, lines)
 

@@ -17,11 +17,13 @@ runs, per task, S seeds (vmapped, one program per agent) of:
     PPO-MTRNN (BPTT)         dynjax train ppo-rnn --preset dynamic-rl (the same MTRNN, linear heads, Gaussian
                              noise): an extra column, not the paper's comparator
 
-The ablations run on --ablation-tasks (both by default). For the output swap (on --swap-tasks, slider-crank by
-default: the swap needs a learned skill to disrupt), Dynamic RL, MTRNN-BPTT and PPO-MTRNN train --swap-steps
-(default: --steps) before hparams.swap_at and as many after it, all at a constant learning rate (PPO's
-annealing is off in the swap cells: it would reach zero over the doubled run and learn after the swap at under
-half strength).
+The ablations run on --ablation-tasks (slider-crank by default, where Dynamic RL learns), PPO-MTRNN on
+--extra-tasks (slider-crank by default). For the output swap (on --swap-tasks, slider-crank by default: the
+swap needs a learned skill to disrupt), Dynamic RL and MTRNN-BPTT (PPO-MTRNN too when named in --swap-agents)
+train --swap-steps (default: --steps) before hparams.swap_at and as many after it, all at a constant learning
+rate (PPO's annealing is off in a swap cell: it would reach zero over the doubled run and learn after the
+swap at under half strength). On this 2-core CPU a 1M-step cell of 16 seeds takes about 4 min for Dynamic RL
+and 15-20 min for MTRNN-BPTT and PPO-MTRNN (BPTT through the 300-neuron MTRNN).
 
 Reported (benchmarks/results/dynamic_rl_table.md, figures in benchmarks/results/dynamic_rl/): per seed, then
 over the seeds that did not diverge as IQM (95% bootstrap CI) · median [q25, q75] (dynjax.results.stats):
@@ -83,6 +85,8 @@ AGENTS = {  # label -> (algorithm, preset, config fields, hparams)
     "PPO-MTRNN (BPTT)": ("ppo-rnn", "dynamic-rl", {}, {}),
 }
 SWAP_AGENTS = ("Dynamic RL", "MTRNN-BPTT (the paper's comparator)", "PPO-MTRNN (BPTT)")
+DEFAULT_SWAP_AGENTS = SWAP_AGENTS[:2]  # the paper's pair; PPO's swap cell (--swap-agents) costs about 40 min here
+EXTRA = ("PPO-MTRNN (BPTT)",)  # not the paper's comparator: run on --extra-tasks only
 CONSTANT_LR = {"ppo-rnn": {"anneal_lr": 0.0}}  # in a swap cell every agent learns at a constant rate
 ABLATIONS = ("Dynamic RL, no SAL", "Dynamic RL, no SRL", "Dynamic RL, radius 1.0", "Dynamic RL, radius 1.5",
              "Dynamic RL, radius 2.0")
@@ -346,10 +350,12 @@ def main() -> None:
                     help="steps before the swap (and as many after it) in the swap cells; default --steps")
     ap.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
     ap.add_argument("--swap-tasks", nargs="*", default=["slider-crank"], choices=list(TASKS))
-    ap.add_argument("--ablation-tasks", nargs="*", default=list(TASKS), choices=list(TASKS),
+    ap.add_argument("--ablation-tasks", nargs="*", default=["slider-crank"], choices=list(TASKS),
                     help="tasks on which the ablations (no SAL, no SRL, radius 1.0 / 1.5 / 2.0) run")
     ap.add_argument("--agents", nargs="*", default=None, choices=list(AGENTS), help="subset of agents")
-    ap.add_argument("--swap-agents", nargs="*", default=list(SWAP_AGENTS), choices=list(SWAP_AGENTS))
+    ap.add_argument("--swap-agents", nargs="*", default=list(DEFAULT_SWAP_AGENTS), choices=list(SWAP_AGENTS))
+    ap.add_argument("--extra-tasks", nargs="*", default=["slider-crank"], choices=list(TASKS),
+                    help="tasks on which the extra PPO-MTRNN column runs (about 15 min per 1M-step cell here)")
     ap.add_argument("--keep-throughput", action="store_true",
                     help="copy the throughput rows of the existing table instead of measuring them again")
     ap.add_argument("--quick", action="store_true")
@@ -374,7 +380,8 @@ def main() -> None:
     figures, all_scores, all_swaps = [], {}, {}
     for task in args.tasks:
         curves, scores = [], {}
-        for label in [a for a in agents if a not in ABLATIONS or task in args.ablation_tasks]:
+        for label in [a for a in agents if (a not in ABLATIONS or task in args.ablation_tasks)
+                      and (a not in EXTRA or task in args.extra_tasks)]:
             c = cell(task, label, seeds, steps, n_evals, root, args.quick)
             v = scores[label] = measures(c)
             success_rows.append(f"| {task} | {label} | {stats(v['final success'], '.2f')} | "
@@ -432,13 +439,13 @@ def main() -> None:
         "Seeds as the unit: two-sided Mann-Whitney U test (p, not corrected for the number of comparisons in this "
         "table) and P(A > B), the probability that a seed of A scores above one of B (ties count half); the "
         "verdict names a difference only where p < 0.05.")
-    scale_path = root.parent / "dynamic_rl_sensitivity_scale.json"
+    scale_path = root.parent / "dynamic_rl_sensitivity_scale" / "summary.json"
     scale = json.loads(scale_path.read_text()) if scale_path.exists() and not args.quick else None
     claims_note = (
         "Each of the paper's claims (../shared/reference/dynamic_rl.md) on the cells above, seeds as the unit, "
         "decided at p < 0.05 by the test named in its row. 'Comparable' is the absence of a significant difference "
         f"at {seeds} seeds, not a proof of equality. Claim (7) comes from benchmarks/dynamic_rl_sensitivity_scale.py"
-        + ("." if scale else " (not run: no benchmarks/results/dynamic_rl_sensitivity_scale.json)."))
+        + ("." if scale else " (not run: no dynamic_rl_sensitivity_scale/summary.json beside this table)."))
     throughput_rows = ["| agent | seeds | steps per segment | seed-steps/s |", "|---|---|---|---|",
                        *(kept or throughput(seeds, 2_048 if args.quick else 8_192, args.quick))]
     kept_note = ["Rows kept from the previous table (--keep-throughput), not measured by this invocation.", ""]
@@ -451,7 +458,7 @@ def main() -> None:
              "## Output swap", "", swap_note, "", *table(swap_rows), "",
              "## Comparisons", "", comparison_note, "", *table(comparison_rows, "No comparison was run."), "",
              THROUGHPUT, "", *(kept_note if kept else []), *throughput_rows, "",
-             "## Figures", "", *figures, *(["![sensitivity scale](dynamic_rl_sensitivity_scale.png)"] if scale else []), "",
+             "## Figures", "", *figures, *(["![sensitivity scale](dynamic_rl_sensitivity_scale/exponent_vs_scale.png)"] if scale else []), "",
              f"Wall time of this invocation: {time.time() - t0:.0f} s (finished cells are reused)."]
     md.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -86,6 +86,26 @@ def test_linear_rnn_has_the_unique_fixed_point_solving_I_minus_W(x64):
     assert fps["stable"][0]
 
 
+def test_relu_rnn_with_every_unit_active_has_the_fixed_point_of_its_linear_region(x64):
+    """The ReLU cell (Kononov et al.'s, weights ~ U(-delta, delta)): where every unit is active,
+    h' = W_h h + W_x u + b is linear, so with a positive enough bias h* = (I - W_h)^-1 (W_x u + b) > 0 and the
+    Jacobian there is W_h."""
+    cell, delta, n = CELLS["relu"], 0.05, 12
+    p = cell.init(jax.random.key(4), 3, n, types.SimpleNamespace(gain=delta))
+    assert np.abs(p.W_h).max() <= delta and np.abs(p.W_x).max() <= delta and np.ptp(np.asarray(p.W_h)) > delta
+    p = p._replace(b=jnp.ones(n))
+    u = jnp.asarray([1.0, -0.5, 2.0])
+    F = lambda h, x: cell.step(p, h, x, None)  # noqa: E731
+    _, states = jax.lax.scan(lambda h, _: (F(h, u),) * 2, jnp.zeros(n), None, length=50)
+    fps = unique_fixed_points(jax.jit(lambda k: find_fixed_points(F, u, states, k, 32))(jax.random.key(0)))
+    expected = np.linalg.solve(np.eye(n) - np.asarray(p.W_h), np.asarray(p.W_x @ u + p.b))
+    assert len(fps["q"]) == 1 and (expected > 0).all() and fps["stable"][0]
+    # the finder stops at q < TOL_Q = 1e-12, a residual |F(h) - h| of at most 1.4e-6 (h* within it / (1 - |W_h|))
+    np.testing.assert_allclose(fps["points"][0], expected, atol=1e-5)
+    np.testing.assert_allclose(np.sort(np.abs(fps["eigenvalues"][0])),
+                               np.sort(np.abs(np.linalg.eigvals(np.asarray(p.W_h)))), atol=1e-8)
+
+
 def test_two_unit_tanh_networks_vmapped_over_the_gain(x64):
     """h' = tanh(a h W), W[i, :] = -roll(linspace(-1, 1, 2), -i), two gains a in one program: fixed points 0
     (max|eig| 2a, unstable) and +-(x*, -x*) with x* = tanh(2a x*), max|eig| = 2a (1 - x*^2) (stable):

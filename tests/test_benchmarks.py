@@ -107,8 +107,8 @@ def test_dynamic_rl_sensitivity_scale_quick(tmp_path):
     import json
 
     run_script("dynamic_rl_sensitivity_scale", "--quick", "--out", str(tmp_path / "scale"))
-    record = json.loads((tmp_path / "scale.json").read_text())
-    assert (tmp_path / "scale.png").exists() and (tmp_path / "scale.md").exists()
+    record = json.loads((tmp_path / "scale" / "summary.json").read_text())
+    assert (tmp_path / "scale" / "exponent_vs_scale.png").exists() and (tmp_path / "scale.md").exists()
     for radius in ("3.0", "1.5"):
         ex = np.asarray(record["radii"][radius]["exponent"])
         assert ex.shape == (2, len(record["scales"])) and np.isfinite(ex).all()

@@ -68,3 +68,19 @@ def test_config_errors_name_the_field():
         make_learner(SLConfig(loss_on="last"))
     with pytest.raises(ValueError, match="n_streams"):
         make_learner(SLConfig(env_id="ContextDecision-dynjax", env_args=(("n_streams", "0"),)))
+
+
+def test_relu_cell_takes_its_uniform_width_from_the_gain_and_trains():
+    """The ReLU cell of Kononov et al. through the supervised learner: weights ~ U(-delta, delta) with delta
+    the (vmappable) gain, and a short training run stays finite."""
+    cfg = SLConfig(cell="relu", hidden_size=50, total_steps=20, eval_every=10, eval_episodes=20)
+    learner = make_learner(cfg)
+    hps = jax.vmap(lambda g: SLHParams(gain=g))(jnp.array([0.05, 0.3]))
+    hps = hps._replace(**{k: jnp.full((2,), v) for k, v in SLHParams()._asdict().items() if k != "gain"})
+    states = jax.vmap(learner.init)(jax.random.split(jax.random.key(0), 2), hps)
+    for i, delta in enumerate([0.05, 0.3]):
+        w = np.asarray(states.params.cell.W_h[i])
+        assert np.abs(w).max() <= delta and np.abs(w).max() > 0.95 * delta
+        assert abs(w.std() - delta / np.sqrt(3)) < 0.05 * delta  # the uniform distribution's standard deviation
+    _, m = jax.jit(make_train(cfg))(jax.random.key(1))
+    assert np.isfinite(np.asarray(m.eval_return)).all()

@@ -1,14 +1,17 @@
-"""Discrete-time cells for the BPTT baselines: GRU, vanilla tanh RNN, and a feedforward layer.
+"""Discrete-time cells for the BPTT baselines: GRU, vanilla tanh RNN, ReLU RNN, and a feedforward layer.
 
-All three are pure step functions `step(params, h, x) -> h'` over NamedTuple parameters, initialised with the
-same convention as the CT-RNN (dynjax.cells.ctrnn): input weights N(0, 1/I), recurrent weights N(0, g^2/N),
-zero biases, so the gain g means the same thing for every cell.
+All are pure step functions `step(params, h, x) -> h'` over NamedTuple parameters. GRU, tanh RNN and the
+feedforward layer are initialised with the same convention as the CT-RNN (dynjax.cells.ctrnn): input weights
+N(0, 1/I), recurrent weights N(0, g^2/N), zero biases, so the gain g means the same thing for them. The ReLU
+RNN follows Kononov et al. (2025) instead: input and recurrent weights ~ U(-delta, delta), zero biases, its
+gain being the width delta (the initialisation scale that paper sweeps).
 
 Vanilla RNN (Elman 1990):          h' = tanh(W_x x + W_h h + b)
 GRU (Cho et al. 2014):             r  = sigmoid(W_xr x + W_hr h + b_r)
                                    z  = sigmoid(W_xz x + W_hz h + b_z)
                                    n  = tanh(W_xn x + b_xn + r * (W_hn h + b_hn))
                                    h' = (1 - z) * n + z * h
+ReLU RNN ("relu"):                 h' = max(0, W_x x + W_h h + b)
 Feedforward ("mlp"):               h' = tanh(W_x x + b)        (ignores h: a memoryless body)
 """
 
@@ -67,6 +70,19 @@ def rnn_init(key: Array, n_inputs: int, n_hidden: int, gain: float | Array = 1.0
 def rnn_step(params: DenseRNNParams, h: Array, x: Array) -> Array:
     """h' = tanh(W_x x + W_h h + b)."""
     return jnp.tanh(params.W_x @ x + params.W_h @ h + params.b)
+
+
+def relu_rnn_init(key: Array, n_inputs: int, n_hidden: int, delta: float | Array = 0.1) -> DenseRNNParams:
+    """Kononov et al.'s initialisation: W_x, W_h ~ U(-delta, delta) elementwise, b = 0."""
+    k_x, k_h = jax.random.split(key)
+    return DenseRNNParams(W_x=jax.random.uniform(k_x, (n_hidden, n_inputs), minval=-delta, maxval=delta),
+                          W_h=jax.random.uniform(k_h, (n_hidden, n_hidden), minval=-delta, maxval=delta),
+                          b=jnp.zeros((n_hidden,)))
+
+
+def relu_rnn_step(params: DenseRNNParams, h: Array, x: Array) -> Array:
+    """h' = max(0, W_x x + W_h h + b)."""
+    return jax.nn.relu(params.W_x @ x + params.W_h @ h + params.b)
 
 
 def mlp_init(key: Array, n_inputs: int, n_hidden: int, gain: float | Array = 1.0) -> DenseRNNParams:
